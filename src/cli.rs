@@ -1,0 +1,209 @@
+//! The command line: parsing (clap) and one function per command. Exit
+//! codes: 0 ok, 1 runtime failure, 2 bad config or usage.
+
+use crate::config::Config;
+use crate::model::Ticket;
+use crate::state::State;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "earshot",
+    version,
+    about = "Social listening for hospitals and clinics: catches patient complaints early and turns them into alerts and CRM tickets.",
+    after_help = "Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage.\n\
+                  Without --config, earshot reads ./config/earshot.toml when it exists, else its built-in default."
+)]
+pub struct Cli {
+    /// Log format on standard error (RUST_LOG sets the level, default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline: read the sources, score, commit, deliver. Exits after
+    /// draining when every source is finite; Ctrl-C or SIGTERM stops gracefully.
+    Run {
+        /// Config file (default: ./config/earshot.toml, else built-in).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Inspect configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Inspect the tickets in the state file.
+    #[command(subcommand)]
+    Tickets(TicketsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config and report every problem with its file:line:col.
+    Check {
+        /// Config file (default: ./config/earshot.toml, else built-in).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketsCommand {
+    /// List ticket versions, oldest first.
+    List {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// One JSON ticket per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+}
+
+/// A failed command and the exit code it means.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigErrors),
+    #[error(transparent)]
+    Run(#[from] crate::topology::RunError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub fn config_check(file: Option<PathBuf>) -> Result<String, CliError> {
+    let config = Config::load(file.as_deref())?;
+    config.check_paths()?;
+    Ok(format!(
+        "{}: ok ({} providers, {} sources, {} sinks)",
+        config.origin,
+        config.providers.len(),
+        config.sources.len(),
+        config.sinks.len()
+    ))
+}
+
+pub async fn run(config: Option<PathBuf>) -> Result<(), CliError> {
+    let config = Config::load(config.as_deref())?;
+    config.check_paths()?;
+    if config.sources.is_empty() {
+        return Err(CliError::Config(crate::config::ConfigErrors(vec![
+            crate::config::ConfigError {
+                at: None,
+                message: format!("{}: no sources to read", config.origin),
+                hint: Some("add a [[sources]] table; config/earshot.toml shows one".into()),
+            },
+        ])));
+    }
+    tracing::info!(config = %config.origin, sources = config.sources.len(), sinks = config.sinks.len(), "earshot starting");
+    let stop = CancellationToken::new();
+    tokio::spawn(stop_on_signal(stop.clone()));
+    crate::topology::run(config, stop).await?;
+    Ok(())
+}
+
+async fn stop_on_signal(stop: CancellationToken) {
+    let terminate = async {
+        #[cfg(unix)]
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("stop requested: draining (press Ctrl-C again to quit at once)");
+    stop.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
+}
+
+pub fn tickets_list(config: Option<PathBuf>, json: bool, limit: usize) -> Result<String, CliError> {
+    let config = Config::load(config.as_deref())?;
+    if !config.state.path.exists() {
+        return Ok(format!(
+            "no state at {} yet: run `earshot run` first\n",
+            config.state.path.display()
+        ));
+    }
+    let tickets = State::open(&config.state.path)?.tickets(limit)?;
+    Ok(if json {
+        tickets_json(&tickets)
+    } else {
+        tickets_table(&tickets)
+    })
+}
+
+fn tickets_json(tickets: &[Ticket]) -> String {
+    tickets
+        .iter()
+        .map(|t| serde_json::to_string(t).expect("tickets serialize") + "\n")
+        .collect()
+}
+
+fn tickets_table(tickets: &[Ticket]) -> String {
+    let mut rows = vec![[
+        "TICKET".to_owned(),
+        "V".into(),
+        "SEVERITY".into(),
+        "RISK".into(),
+        "PROVIDER".into(),
+        "CATEGORIES".into(),
+        "FIRST POST".into(),
+    ]];
+    for t in tickets {
+        rows.push([
+            t.ticket_id.clone(),
+            t.version.to_string(),
+            t.severity.to_string(),
+            format!("{:.0}", t.risk),
+            t.provider.clone(),
+            t.categories.join(","),
+            t.post_ids.first().cloned().unwrap_or_default(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!("{} ticket version(s)\n", tickets.len()));
+    out
+}

@@ -1,0 +1,869 @@
+//! Configuration: TOML text → spanned document → typed, validated `Config`.
+//!
+//! Every section and every `[[table]]` entry is deserialized on its own, so
+//! one mistake does not hide the next: `earshot config check` reports all of
+//! them at once, each at file:line:col with a hint.
+
+use crate::model::Severity;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+/// The embedded default: the same text as `config/earshot.toml`.
+pub const BUILTIN: &str = include_str!("../config/earshot.toml");
+pub const BUILTIN_ORIGIN: &str = "<built-in default>";
+/// Looked for in the working directory when no `--config` is given.
+pub const DEFAULT_PATH: &str = "config/earshot.toml";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, or `<built-in default>`.
+    pub origin: String,
+    pub providers: Vec<Provider>,
+    pub sources: Vec<SourceConfig>,
+    pub sinks: Vec<SinkConfig>,
+    pub state: StateConfig,
+    pub metrics: MetricsConfig,
+    pub pipeline: PipelineConfig,
+    pub risk: RiskConfig,
+    pub incidents: PolicyConfig,
+    pub tickets: PolicyConfig,
+    pub alerts: PolicyConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    pub id: String,
+    pub names: Vec<String>,
+    pub handles: Vec<String>,
+    pub hashtags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub at: Location,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    Replay(ReplayConfig),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// A JSON lines file, or a directory of `*.jsonl` files read in name order.
+    pub path: PathBuf,
+    /// Posts per second; 0 reads as fast as the pipeline takes them.
+    #[serde(default)]
+    pub rate: f64,
+    /// Channel for posts whose line names none.
+    #[serde(default = "default_replay_channel")]
+    pub channel: String,
+}
+
+fn default_replay_channel() -> String {
+    "replay".into()
+}
+
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    pub name: String,
+    pub at: Location,
+    pub kind: SinkKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinkKind {
+    Console(ConsoleConfig),
+    Jsonl(JsonlConfig),
+    Sqlite(SqliteSinkConfig),
+}
+
+/// What a sink receives from the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Records {
+    Tickets,
+    Alerts,
+}
+
+impl Records {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Records::Tickets => "ticket",
+            Records::Alerts => "alert",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    #[serde(default = "alerts")]
+    pub records: Records,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonlConfig {
+    pub path: PathBuf,
+    #[serde(default = "tickets")]
+    pub records: Records,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteSinkConfig {
+    /// A SQLite file other tools read (BI, CRM import); not the state file.
+    pub path: PathBuf,
+}
+
+fn alerts() -> Records {
+    Records::Alerts
+}
+fn tickets() -> Records {
+    Records::Tickets
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    #[serde(default = "default_state_path")]
+    pub path: PathBuf,
+}
+
+fn default_state_path() -> PathBuf {
+    "earshot.db".into()
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            path: default_state_path(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` and `/healthz` here; off when absent.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Capacity of each channel between stages: a slow stage slows the
+    /// sources down instead of filling memory.
+    pub channel_capacity: usize,
+    /// Most posts written to SQLite in one transaction.
+    pub batch_size: usize,
+    /// Languages kept (ISO 639-1); others are dropped.
+    pub languages: Vec<String>,
+    /// Longer texts are cut at a character boundary.
+    pub max_text_bytes: usize,
+    /// Seconds sinks get to deliver what is committed after a stop signal.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            channel_capacity: 1024,
+            batch_size: 256,
+            languages: vec!["en".into(), "id".into()],
+            max_text_bytes: 64 * 1024,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// Risk (0–100) at which each severity starts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    pub low: f32,
+    pub medium: f32,
+    pub high: f32,
+    pub critical: f32,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig {
+            low: 20.0,
+            medium: 40.0,
+            high: 60.0,
+            critical: 80.0,
+        }
+    }
+}
+
+impl RiskConfig {
+    pub fn severity(&self, risk: f32) -> Severity {
+        if risk >= self.critical {
+            Severity::Critical
+        } else if risk >= self.high {
+            Severity::High
+        } else if risk >= self.medium {
+            Severity::Medium
+        } else if risk >= self.low {
+            Severity::Low
+        } else {
+            Severity::None
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub min_severity: Severity,
+}
+
+impl PolicyConfig {
+    fn at(min_severity: Severity) -> Self {
+        PolicyConfig { min_severity }
+    }
+}
+
+/// A place in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub at: Option<Location>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = &self.at {
+            write!(f, "{at}: ")?;
+        }
+        write!(f, "error: {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in one config, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// `--config FILE`, else `./config/earshot.toml` when present, else the
+    /// built-in default.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(DEFAULT_PATH).is_file() => PathBuf::from(DEFAULT_PATH),
+            None => return Config::parse(BUILTIN, BUILTIN_ORIGIN),
+        };
+        let origin = path.display().to_string();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &origin),
+            Err(e) => Err(ConfigErrors(vec![ConfigError {
+                at: None,
+                message: format!("cannot read config {origin}: {e}"),
+                hint: Some(
+                    "pass an existing file with --config, or omit it to use the default".into(),
+                ),
+            }])),
+        }
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+        let mut p = Parser {
+            text,
+            origin,
+            errors: Vec::new(),
+        };
+        let config = p.config();
+        if p.errors.is_empty() {
+            Ok(config)
+        } else {
+            p.errors
+                .sort_by_key(|e| e.at.as_ref().map(|l| (l.line, l.col)));
+            Err(ConfigErrors(p.errors))
+        }
+    }
+
+    /// Checks that need the file system: sources' input paths exist.
+    pub fn check_paths(&self) -> Result<(), ConfigErrors> {
+        let errors: Vec<ConfigError> = self
+            .sources
+            .iter()
+            .filter_map(|s| match &s.kind {
+                SourceKind::Replay(r) if !r.path.exists() => Some(ConfigError {
+                    at: Some(s.at.clone()),
+                    message: format!("source `{}`: {} does not exist", s.name, r.path.display()),
+                    hint: Some("paths are relative to the working directory".into()),
+                }),
+                SourceKind::Replay(_) => None,
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+}
+
+const SECTIONS: &[&str] = &[
+    "providers",
+    "sources",
+    "sinks",
+    "state",
+    "metrics",
+    "pipeline",
+    "risk",
+    "incidents",
+    "tickets",
+    "alerts",
+];
+const SOURCE_TYPES: &[&str] = &["replay"];
+const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    id: Spanned<String>,
+    #[serde(default)]
+    names: Vec<Spanned<String>>,
+    #[serde(default)]
+    handles: Vec<Spanned<String>>,
+    #[serde(default)]
+    hashtags: Vec<Spanned<String>>,
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    origin: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+type Item<'i> = Spanned<DeValue<'i>>;
+
+impl<'a> Parser<'a> {
+    fn location(&self, offset: usize) -> Location {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Location {
+            file: self.origin.to_owned(),
+            line,
+            col,
+        }
+    }
+
+    fn error(&mut self, span: Option<Range<usize>>, message: String, hint: Option<String>) {
+        let at = span.map(|s| self.location(s.start));
+        self.errors.push(ConfigError { at, message, hint });
+    }
+
+    fn config(&mut self) -> Config {
+        let mut config = Config {
+            origin: self.origin.to_owned(),
+            providers: Vec::new(),
+            sources: Vec::new(),
+            sinks: Vec::new(),
+            state: StateConfig::default(),
+            metrics: MetricsConfig::default(),
+            pipeline: PipelineConfig::default(),
+            risk: RiskConfig::default(),
+            incidents: PolicyConfig::at(Severity::Low),
+            tickets: PolicyConfig::at(Severity::Medium),
+            alerts: PolicyConfig::at(Severity::High),
+        };
+        let root = match DeTable::parse(self.text) {
+            Ok(root) => root.into_inner(),
+            Err(e) => {
+                self.error(e.span(), e.message().to_owned(), None);
+                return config;
+            }
+        };
+        let mut sinks_given = false;
+        for (key, value) in root {
+            let span = key.span();
+            match key.get_ref().as_ref() {
+                "providers" => {
+                    for item in self.entries(value, "providers") {
+                        if let Some(p) = self.provider(item) {
+                            config.providers.push(p);
+                        }
+                    }
+                }
+                "sources" => {
+                    for item in self.entries(value, "sources") {
+                        if let Some((name, at, kind)) = self.tagged(item, "source", SOURCE_TYPES) {
+                            let kind = match kind.0.as_str() {
+                                "replay" => self.section(kind.1).map(SourceKind::Replay),
+                                _ => None,
+                            };
+                            if let Some(kind) = kind {
+                                config.sources.push(SourceConfig { name, at, kind });
+                            }
+                        }
+                    }
+                }
+                "sinks" => {
+                    sinks_given = true;
+                    for item in self.entries(value, "sinks") {
+                        if let Some((name, at, kind)) = self.tagged(item, "sink", SINK_TYPES) {
+                            let kind = match kind.0.as_str() {
+                                "console" => self.section(kind.1).map(SinkKind::Console),
+                                "jsonl" => self.section(kind.1).map(SinkKind::Jsonl),
+                                "sqlite" => self.section(kind.1).map(SinkKind::Sqlite),
+                                _ => None,
+                            };
+                            if let Some(kind) = kind {
+                                config.sinks.push(SinkConfig { name, at, kind });
+                            }
+                        }
+                    }
+                }
+                "state" => set(&mut config.state, self.section(value)),
+                "metrics" => set(&mut config.metrics, self.section(value)),
+                "pipeline" => set(&mut config.pipeline, self.section(value)),
+                "risk" => set(&mut config.risk, self.section(value)),
+                "incidents" => set(&mut config.incidents, self.section(value)),
+                "tickets" => set(&mut config.tickets, self.section(value)),
+                "alerts" => set(&mut config.alerts, self.section(value)),
+                other => self.error(
+                    Some(span),
+                    format!("unknown section `{other}`"),
+                    Some(format!("known sections: {}", SECTIONS.join(", "))),
+                ),
+            }
+        }
+        if !sinks_given {
+            config.sinks.push(SinkConfig {
+                name: "console".into(),
+                at: self.location(0),
+                kind: SinkKind::Console(ConsoleConfig {
+                    records: Records::Alerts,
+                }),
+            });
+        }
+        self.validate(&config);
+        config
+    }
+
+    /// The tables of a `[[name]]` array.
+    fn entries<'i>(&mut self, value: Item<'i>, name: &str) -> Vec<Item<'i>> {
+        let span = value.span();
+        match value.into_inner() {
+            DeValue::Array(items) => items.into_iter().collect(),
+            _ => {
+                self.error(
+                    Some(span),
+                    format!("`{name}` must be an array of tables"),
+                    Some(format!("write each entry as a [[{name}]] table")),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn section<T: DeserializeOwned>(&mut self, value: Item<'_>) -> Option<T> {
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let hint = e.message().contains("unknown field").then(|| {
+                    "check the spelling; config/earshot.toml documents every option".to_owned()
+                });
+                self.error(e.span(), e.message().trim().to_owned(), hint);
+                None
+            }
+        }
+    }
+
+    fn provider(&mut self, item: Item<'_>) -> Option<Provider> {
+        let raw: RawProvider = self.section(item)?;
+        let id = raw.id.get_ref().trim().to_owned();
+        if id.is_empty() {
+            self.error(Some(raw.id.span()), "provider id is empty".into(), None);
+        }
+        if raw.names.is_empty() && raw.handles.is_empty() && raw.hashtags.is_empty() {
+            self.error(
+                Some(raw.id.span()),
+                format!("provider `{id}` has no names, handles or hashtags"),
+                Some(
+                    "add at least `names = [\"...\"]`: posts are matched to providers by them"
+                        .into(),
+                ),
+            );
+        }
+        let mut strings = |list: Vec<Spanned<String>>, what: &str| -> Vec<String> {
+            list.into_iter()
+                .filter_map(|s| {
+                    let v = s.get_ref().trim().to_owned();
+                    if v.is_empty() {
+                        self.error(
+                            Some(s.span()),
+                            format!("empty {what} in provider `{id}`"),
+                            None,
+                        );
+                        None
+                    } else {
+                        Some(v)
+                    }
+                })
+                .collect()
+        };
+        let names = strings(raw.names, "name");
+        let handles = strings(raw.handles, "handle");
+        let hashtags = strings(raw.hashtags, "hashtag");
+        Some(Provider {
+            id,
+            names,
+            handles,
+            hashtags,
+        })
+    }
+
+    /// Splits a `[[sources]]`/`[[sinks]]` table into its name, place, `type`
+    /// and the remaining fields, which the type's own struct deserializes.
+    #[allow(clippy::type_complexity)]
+    fn tagged<'i>(
+        &mut self,
+        item: Item<'i>,
+        what: &str,
+        types: &[&str],
+    ) -> Option<(String, Location, (String, Item<'i>))> {
+        let span = item.span();
+        let at = self.location(span.start);
+        let DeValue::Table(mut table) = item.into_inner() else {
+            self.error(Some(span), format!("a {what} must be a table"), None);
+            return None;
+        };
+        let take = |table: &mut DeTable<'i>, key: &str| {
+            let k = table.keys().find(|k| k.get_ref() == key)?.clone();
+            table.remove(&k)
+        };
+        let name = match take(&mut table, "name") {
+            Some(v) => match v.get_ref().as_str() {
+                Some(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                _ => {
+                    self.error(
+                        Some(v.span()),
+                        format!("{what} name must be a non-empty string"),
+                        None,
+                    );
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let Some(kind) = take(&mut table, "type") else {
+            self.error(
+                Some(span),
+                format!("{what} has no `type`"),
+                Some(format!(
+                    "add `type = \"...\"`, one of: {}",
+                    types.join(", ")
+                )),
+            );
+            return None;
+        };
+        let kind_name = match kind.get_ref().as_str() {
+            Some(k) if types.contains(&k) => k.to_owned(),
+            other => {
+                self.error(
+                    Some(kind.span()),
+                    format!("unknown {what} type `{}`", other.unwrap_or("?")),
+                    Some(format!("one of: {}", types.join(", "))),
+                );
+                return None;
+            }
+        };
+        let name = name.unwrap_or_else(|| kind_name.clone());
+        Some((
+            name,
+            at,
+            (kind_name, Spanned::new(span, DeValue::Table(table))),
+        ))
+    }
+
+    fn validate(&mut self, config: &Config) {
+        let mut seen = std::collections::HashMap::new();
+        for p in &config.providers {
+            if seen.insert(p.id.clone(), ()).is_some() {
+                self.errors.push(ConfigError {
+                    at: None,
+                    message: format!("provider id `{}` is used twice", p.id),
+                    hint: Some("provider ids name incidents and tickets: keep them unique".into()),
+                });
+            }
+        }
+        for (what, names) in [
+            (
+                "source",
+                config
+                    .sources
+                    .iter()
+                    .map(|s| (&s.name, &s.at))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "sink",
+                config.sinks.iter().map(|s| (&s.name, &s.at)).collect(),
+            ),
+        ] {
+            let mut seen = std::collections::HashSet::new();
+            for (name, at) in names {
+                if !seen.insert(name) {
+                    self.errors.push(ConfigError {
+                        at: Some(at.clone()),
+                        message: format!("two {what}s are named `{name}`"),
+                        hint: Some(format!(
+                            "give each {what} its own `name = \"...\"`: it keys the {} in the state file",
+                            if what == "source" { "cursor" } else { "outbox" }
+                        )),
+                    });
+                }
+            }
+        }
+        let r = &config.risk;
+        if !(0.0 <= r.low
+            && r.low <= r.medium
+            && r.medium <= r.high
+            && r.high <= r.critical
+            && r.critical <= 100.0)
+        {
+            self.errors.push(ConfigError {
+                at: None,
+                message: "[risk] thresholds must rise: 0 ≤ low ≤ medium ≤ high ≤ critical ≤ 100"
+                    .into(),
+                hint: None,
+            });
+        }
+        let p = &config.pipeline;
+        if p.channel_capacity == 0 || p.batch_size == 0 || p.max_text_bytes == 0 {
+            self.errors.push(ConfigError {
+                at: None,
+                message:
+                    "[pipeline] channel_capacity, batch_size and max_text_bytes must be above 0"
+                        .into(),
+                hint: None,
+            });
+        }
+        for lang in &p.languages {
+            if crate::stages::language::whatlang_code(lang).is_none() {
+                self.errors.push(ConfigError {
+                    at: None,
+                    message: format!("[pipeline] languages: unknown language code `{lang}`"),
+                    hint: Some("use ISO 639-1 codes such as \"en\" and \"id\"".into()),
+                });
+            }
+        }
+        for s in &config.sources {
+            let SourceKind::Replay(r) = &s.kind;
+            if !(r.rate >= 0.0 && r.rate.is_finite()) {
+                self.errors.push(ConfigError {
+                    at: Some(s.at.clone()),
+                    message: format!("source `{}`: rate must be 0 or a positive number", s.name),
+                    hint: None,
+                });
+            }
+        }
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        Config::parse(text, "t.toml")
+            .expect_err("config should be refused")
+            .0
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn builtin_default_is_valid() {
+        let c = Config::parse(BUILTIN, BUILTIN_ORIGIN).unwrap();
+        assert!(!c.providers.is_empty());
+        assert!(!c.sources.is_empty());
+    }
+
+    #[test]
+    fn providers_only_takes_defaults() {
+        let c = Config::parse(
+            "[[providers]]\nid = \"x\"\nnames = [\"X Hospital\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.providers[0].names, vec!["X Hospital"]);
+        assert!(c.sources.is_empty());
+        assert_eq!(c.sinks.len(), 1, "console sink by default");
+        assert_eq!(c.alerts.min_severity, Severity::High);
+        assert_eq!(c.state.path, PathBuf::from("earshot.db"));
+    }
+
+    #[test]
+    fn reports_every_error_with_its_location() {
+        let text = "\
+[[providers]]
+id = \"a\"
+nams = [\"A\"]
+
+[[sources]]
+type = \"replay\"
+pth = \"x\"
+
+[[sinks]]
+type = \"kafkaa\"
+
+[metrics]
+listen = \"not an address\"
+
+[bogus]
+";
+        let errs = errors(text);
+        assert_eq!(errs.len(), 5, "{errs:#?}");
+        assert!(
+            errs[0].starts_with("t.toml:3:1: error: unknown field `nams`"),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            errs[1].starts_with("t.toml:7:1: error: unknown field `pth`"),
+            "{}",
+            errs[1]
+        );
+        assert!(
+            errs[2].starts_with("t.toml:10:8: error: unknown sink type `kafkaa`"),
+            "{}",
+            errs[2]
+        );
+        assert!(errs[2].contains("hint: one of: console, jsonl, sqlite"));
+        assert!(errs[3].starts_with("t.toml:13:10:"), "{}", errs[3]);
+        assert!(
+            errs[4].starts_with("t.toml:15:2: error: unknown section `bogus`"),
+            "{}",
+            errs[4]
+        );
+    }
+
+    #[test]
+    fn syntax_error_has_location() {
+        let errs = errors("[[providers]]\nid = \"a\nnames = []\n");
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("t.toml:2:"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn semantic_errors_are_all_reported() {
+        let text = "\
+[[providers]]
+id = \"a\"
+names = [\"\"]
+
+[[providers]]
+id = \"a\"
+names = [\"A\"]
+
+[[sinks]]
+type = \"console\"
+[[sinks]]
+type = \"console\"
+
+[risk]
+low = 50
+medium = 10
+
+[alerts]
+min_severity = \"severe\"
+";
+        let errs = errors(text);
+        let all = errs.join("\n");
+        assert!(
+            all.contains("t.toml:3:10: error: empty name in provider `a`"),
+            "{all}"
+        );
+        assert!(all.contains("provider id `a` is used twice"), "{all}");
+        assert!(
+            all.contains("t.toml:11:1: error: two sinks are named `console`"),
+            "{all}"
+        );
+        assert!(all.contains("thresholds must rise"), "{all}");
+        assert!(
+            all.contains("t.toml:19:16: error: unknown variant `severe`"),
+            "{all}"
+        );
+        assert_eq!(errs.len(), 5, "{all}");
+    }
+
+    #[test]
+    fn missing_replay_path_is_reported_by_check_paths() {
+        let c = Config::parse(
+            "[[sources]]\ntype = \"replay\"\nname = \"r\"\npath = \"/nonexistent/x\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let e = c.check_paths().unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.toml:1:1: error: source `r`: /nonexistent/x does not exist"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn risk_thresholds_map_to_severity() {
+        let r = RiskConfig::default();
+        assert_eq!(r.severity(0.0), Severity::None);
+        assert_eq!(r.severity(20.0), Severity::Low);
+        assert_eq!(r.severity(59.9), Severity::Medium);
+        assert_eq!(r.severity(60.0), Severity::High);
+        assert_eq!(r.severity(100.0), Severity::Critical);
+    }
+}

@@ -1,0 +1,36 @@
+//! earshot: a social-listening stream processor for hospitals and clinics.
+//!
+//! Posts from social networks, review sites, patient forums and mailing
+//! lists are normalized into one `Post` type, filtered, scored for patient
+//! dissatisfaction, grouped into incidents, and delivered as CRM tickets and
+//! alerts for the patient-relations team, without losing or repeating one.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the commands (`run`, `config check`, `tickets list`) and exit codes.
+//! - [`config`]: TOML → validated [`config::Config`]; every error at once, at file:line:col.
+//! - [`post`]: [`post::Post`], the one post type; [`post::Envelope`] and [`post::Ack`],
+//!   which carry a post's source position to the commit.
+//! - [`model`]: scores, incidents, tickets and alerts (with `schema_version`).
+//! - [`text`]: folding and the word-boundary phrase matcher the stages share.
+//! - [`sources`]: connectors; [`sources::replay`] reads JSON lines.
+//! - [`stages`]: normalize → language → relevance → score (stateless, off the
+//!   committer's thread), then incident and alert policy (in the committer).
+//! - [`commit`]: one SQLite transaction per batch: incidents, tickets, outbox, cursors.
+//! - [`state`]: the SQLite file, its migrations, cursors, incidents, tickets, outbox.
+//! - [`sinks`]: one delivery worker per sink drains the outbox: console, JSON lines, SQLite export.
+//! - [`topology`]: wires it all with bounded channels; graceful shutdown.
+//! - [`metrics`]: Prometheus counters and histograms, `/metrics` and `/healthz`.
+
+pub mod cli;
+pub mod commit;
+pub mod config;
+pub mod metrics;
+pub mod model;
+pub mod post;
+pub mod sinks;
+pub mod sources;
+pub mod stages;
+pub mod state;
+pub mod text;
+pub mod topology;

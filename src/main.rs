@@ -1,0 +1,41 @@
+use clap::Parser;
+use earshot::cli::{self, Cli, Command, ConfigCommand, LogFormat, TicketsCommand};
+use std::process::ExitCode;
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command {
+        Command::Config(ConfigCommand::Check { file }) => {
+            cli::config_check(file).map(|msg| println!("{msg}"))
+        }
+        Command::Tickets(TicketsCommand::List {
+            config,
+            json,
+            limit,
+        }) => cli::tickets_list(config, json, limit).map(|out| print!("{out}")),
+        Command::Run { config } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(cli::run(config)),
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("earshot: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

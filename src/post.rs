@@ -1,0 +1,107 @@
+//! The one `Post` type every connector maps its wire format to, and the
+//! envelope that carries a post through the pipeline with its acknowledgement.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+/// A post, message or comment from any channel, after the connector's edge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    /// Globally unique: `{source}:{native_id}`.
+    pub id: String,
+    /// The configured source name it came from.
+    pub source: String,
+    /// The network or medium: `email`, `mastodon`, `reddit`, `forum`, ...
+    pub channel: String,
+    /// The id the network gave it.
+    pub native_id: String,
+    /// The provider it is about, set by the relevance stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderMatch>,
+    pub author: Author,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub text: String,
+    /// ISO 639-1 code, from the input or the language stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// How sure the language stage was, 0–1 (1 when the input said so).
+    #[serde(default)]
+    pub lang_confidence: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub refs: Refs,
+    /// Lowercased, whitespace-folded subject and text, filled by the
+    /// normalize stage so later stages do not redo it.
+    #[serde(skip)]
+    pub norm: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    pub handle: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Followers, subscribers or list members where the network says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<u64>,
+}
+
+/// Native ids of the posts this one answers, quotes or forwards.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Refs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_of: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_of: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderMatch {
+    pub id: String,
+    /// The name, handle or hashtag that matched, as configured.
+    pub matched: String,
+}
+
+/// Where a source stands after a post: what it stores to resume from there.
+/// Opaque to everything but the source that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub source: String,
+    pub position: String,
+}
+
+/// Acknowledgement of one position in a source. The committer stores the
+/// cursor in the same transaction as everything derived from the post, then
+/// fires `on_durable` (a webhook receiver answers its client only then).
+#[derive(Debug)]
+pub struct Ack {
+    pub cursor: Cursor,
+    pub on_durable: Option<oneshot::Sender<()>>,
+}
+
+impl Ack {
+    pub fn new(source: &str, position: String) -> Self {
+        Ack {
+            cursor: Cursor {
+                source: source.to_owned(),
+                position,
+            },
+            on_durable: None,
+        }
+    }
+}
+
+/// A post on its way through the pipeline with its acknowledgement.
+/// `post` is `None` for a position the source passed without a usable post
+/// (a malformed line): the cursor must still move past it, in order.
+#[derive(Debug)]
+pub struct Envelope {
+    pub post: Option<Post>,
+    pub ack: Ack,
+}

@@ -1,0 +1,222 @@
+//! Sinks and their delivery workers.
+//!
+//! The committer writes tickets and alerts to the outbox; one worker per
+//! sink drains that sink's rows in order, hands them to the sink, and marks
+//! them delivered (with the sink's resume point) only once the sink has them.
+//! A failing sink is retried with backoff and never blocks the pipeline.
+//!
+//! Adding a sink: a config struct and a variant in `config::SinkKind`, a
+//! module here implementing `Sink`, and one arm in `spawn`.
+
+pub mod console;
+pub mod jsonl;
+pub mod sqlite;
+
+use crate::config::{SinkConfig, SinkKind};
+use crate::metrics::Metrics;
+use crate::state::{OutboxRow, State};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("outbox row {key}: {message}")]
+    BadRow { key: String, message: String },
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+}
+
+pub trait Sink: Send + 'static {
+    /// Called once before the first delivery with the position the sink
+    /// stored with its last confirmed delivery.
+    fn open(
+        &mut self,
+        position: Option<String>,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Delivers rows in order, all or none; returns the position to store
+    /// with them, if the sink keeps one.
+    fn deliver(
+        &mut self,
+        rows: &[OutboxRow],
+    ) -> impl Future<Output = Result<Option<String>, SinkError>> + Send;
+}
+
+/// What the topology hands each worker.
+#[derive(Clone)]
+pub struct Delivery {
+    pub state_path: PathBuf,
+    pub metrics: Metrics,
+    /// Bumped after each committed batch.
+    pub committed: watch::Receiver<u64>,
+    /// Cancelled when the committer has committed its last batch.
+    pub finished: CancellationToken,
+    /// Cancelled when workers must stop even with rows left (they stay in
+    /// the outbox for the next run).
+    pub abort: CancellationToken,
+}
+
+pub fn spawn(config: &SinkConfig, delivery: Delivery) -> JoinHandle<Result<(), SinkError>> {
+    let name = config.name.clone();
+    match &config.kind {
+        SinkKind::Console(_) => tokio::spawn(drain(name, console::Console::stdout(), delivery)),
+        SinkKind::Jsonl(c) => {
+            tokio::spawn(drain(name, jsonl::Jsonl::new(c.path.clone()), delivery))
+        }
+        SinkKind::Sqlite(c) => tokio::spawn(drain(
+            name,
+            sqlite::SqliteSink::new(c.path.clone()),
+            delivery,
+        )),
+    }
+}
+
+const BATCH: usize = 256;
+
+/// A local SQLite call from async code: quick, but it may wait on the
+/// committer's lock, so it leaves the runtime's other tasks running.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<(), SinkError> {
+    let mut state = blocking(|| State::open(&d.state_path))?;
+    let position = blocking(|| state.sink_position(&name))?;
+    sink.open(position).await?;
+    let delivered = d.metrics.delivered.with_label_values(&[&name]);
+    let failures = d.metrics.delivery_failures.with_label_values(&[&name]);
+    let pending = d.metrics.outbox_pending.with_label_values(&[&name]);
+    d.metrics.sink_health(&name, "ok");
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        // Read `finished` before the outbox: rows committed before it was
+        // set are then surely visible to the query below.
+        let finished = d.finished.is_cancelled();
+        let rows = blocking(|| state.pending(&name, BATCH))?;
+        if rows.is_empty() {
+            pending.set(0);
+            if finished {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = d.committed.changed() => {}
+                _ = d.finished.cancelled() => {}
+                _ = d.abort.cancelled() => return Ok(()),
+            }
+            continue;
+        }
+        let outcome = tokio::select! {
+            r = sink.deliver(&rows) => r,
+            _ = d.abort.cancelled() => return Ok(()),
+        };
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        match outcome {
+            Ok(position) => {
+                blocking(|| state.mark_delivered(&name, &seqs, position.as_deref()))?;
+                delivered.inc_by(rows.len() as u64);
+                pending.set(blocking(|| state.pending_count(&name))? as i64);
+                d.metrics.sink_health(&name, "ok");
+                backoff = Duration::from_millis(100);
+            }
+            Err(e) => {
+                failures.inc();
+                tracing::warn!(sink = %name, error = %e, retry_in = ?backoff, "delivery failed");
+                d.metrics.sink_health(&name, format!("failing: {e}"));
+                blocking(|| state.record_failure(&seqs, &e.to_string()))?;
+                tokio::select! {
+                    _ = tokio::time::sleep(jitter(backoff)) => {}
+                    _ = d.abort.cancelled() => return Ok(()),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// 50–100% of `d`, so that retrying workers do not move in step.
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    d.mul_f64(0.5 + (nanos % 1000) as f64 / 2000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Fails its first `fail` deliveries, then records what it gets.
+    struct Flaky {
+        fail: usize,
+        got: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Sink for Flaky {
+        async fn open(&mut self, _: Option<String>) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn deliver(&mut self, rows: &[OutboxRow]) -> Result<Option<String>, SinkError> {
+            if self.fail > 0 {
+                self.fail -= 1;
+                return Err(std::io::Error::other("down").into());
+            }
+            self.got
+                .lock()
+                .unwrap()
+                .extend(rows.iter().map(|r| r.key.clone()));
+            Ok(None)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retries_until_delivered_then_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut state = State::open(&path).unwrap();
+        let w = state.writer().unwrap();
+        for k in ["a", "b", "c"] {
+            w.enqueue("flaky", "ticket", k, "{}").unwrap();
+        }
+        w.commit().unwrap();
+        let (_tx, rx) = watch::channel(0);
+        let finished = CancellationToken::new();
+        finished.cancel();
+        let metrics = Metrics::new();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let d = Delivery {
+            state_path: path,
+            metrics: metrics.clone(),
+            committed: rx,
+            finished,
+            abort: CancellationToken::new(),
+        };
+        drain(
+            "flaky".into(),
+            Flaky {
+                fail: 2,
+                got: got.clone(),
+            },
+            d,
+        )
+        .await
+        .unwrap();
+        assert_eq!(*got.lock().unwrap(), ["a", "b", "c"]);
+        assert_eq!(state.pending_count("flaky").unwrap(), 0);
+        assert_eq!(
+            metrics
+                .delivery_failures
+                .with_label_values(&["flaky"])
+                .get(),
+            2
+        );
+    }
+}

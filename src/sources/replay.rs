@@ -1,0 +1,320 @@
+//! Replay: posts as JSON lines from a file or a directory of `*.jsonl`
+//! files (read in name order). Finite: done at the end of the input.
+//!
+//! Cursor: `{"file": NAME, "offset": BYTES}`, the end of the last line whose
+//! effects are durable. A restart seeks there, so nothing is read twice and
+//! nothing skipped.
+
+use super::{SourceContext, SourceError, SourceResult};
+use crate::config::ReplayConfig;
+use crate::post::{Ack, Author, Envelope, Post, Refs};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncSeekExt, BufReader};
+
+/// One input line: the `earshot score` input format plus what a replayed
+/// stream carries besides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    pub id: serde_json::Value,
+    pub text: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub lang: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub author_name: Option<String>,
+    #[serde(default)]
+    pub followers: Option<u64>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default)]
+    pub quote_of: Option<String>,
+    #[serde(default)]
+    pub forward_of: Option<String>,
+}
+
+/// Parses one line into a post of `source`; the error says what is wrong.
+pub fn parse_line(source: &str, default_channel: &str, line: &str) -> Result<Post, String> {
+    let l: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let native_id = match l.id {
+        serde_json::Value::String(s) if !s.trim().is_empty() => s,
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return Err("`id` must be a non-empty string".into()),
+    };
+    Ok(Post {
+        id: format!("{source}:{native_id}"),
+        source: source.to_owned(),
+        channel: l.channel.unwrap_or_else(|| default_channel.to_owned()),
+        native_id,
+        provider: None,
+        author: Author {
+            handle: l.author.unwrap_or_else(|| "unknown".into()),
+            display_name: l.author_name,
+            audience: l.followers,
+        },
+        subject: l.subject,
+        text: l.text,
+        lang: l.lang,
+        lang_confidence: 0.0,
+        url: l.url,
+        created_at: l.created_at.unwrap_or_else(Utc::now),
+        refs: Refs {
+            reply_to: l.reply_to,
+            quote_of: l.quote_of,
+            forward_of: l.forward_of,
+        },
+        norm: String::new(),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Position {
+    file: String,
+    offset: u64,
+}
+
+fn fail(ctx: &SourceContext, message: String) -> SourceError {
+    SourceError::Failed {
+        source_name: ctx.name.clone(),
+        message,
+    }
+}
+
+/// The files to read, with the names their cursor uses.
+fn files(path: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    if path.is_dir() {
+        let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "jsonl"))
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
+            .collect();
+        files.sort();
+        Ok(files)
+    } else {
+        std::fs::metadata(path)?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(vec![(name, path.to_path_buf())])
+    }
+}
+
+pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
+    let files =
+        files(&config.path).map_err(|e| fail(&ctx, format!("{}: {e}", config.path.display())))?;
+    let resume: Option<Position> = match &ctx.resume {
+        Some(p) => Some(
+            serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut pace = (config.rate > 0.0).then(|| {
+        let mut i = tokio::time::interval(Duration::from_secs_f64(1.0 / config.rate));
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
+    let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
+    let malformed = ctx.metrics.dropped.with_label_values(&["malformed"]);
+
+    for (name, path) in files {
+        let start = match &resume {
+            Some(r) if name < r.file => continue,
+            Some(r) if name == r.file => r.offset,
+            _ => 0,
+        };
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
+        let mut reader = BufReader::new(file);
+        let mut line_no = 1 + count_newlines(&path, start)
+            .map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
+        reader
+            .seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
+        let mut offset = start;
+        let mut buf = Vec::new();
+        loop {
+            if ctx.stop.is_cancelled() {
+                return Ok(());
+            }
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .await
+                .map_err(|e| fail(&ctx, format!("{}:{line_no}: {e}", path.display())))?;
+            if n == 0 {
+                break;
+            }
+            offset += n as u64;
+            let here = line_no;
+            line_no += 1;
+            let text = String::from_utf8_lossy(&buf);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let post = match std::str::from_utf8(&buf) {
+                Err(e) => Err(format!("not UTF-8: {e}")),
+                Ok(_) => parse_line(&ctx.name, &config.channel, text),
+            };
+            let post = match post {
+                Ok(p) => {
+                    received.inc();
+                    Some(p)
+                }
+                Err(e) => {
+                    malformed.inc();
+                    tracing::warn!(source = %ctx.name, at = %format!("{}:{here}", path.display()), error = %e, "malformed post skipped");
+                    None
+                }
+            };
+            let position = serde_json::to_string(&Position {
+                file: name.clone(),
+                offset,
+            })
+            .expect("positions serialize");
+            let envelope = Envelope {
+                post,
+                ack: Ack::new(&ctx.name, position),
+            };
+            if let Some(pace) = &mut pace {
+                tokio::select! {
+                    _ = pace.tick() => {}
+                    _ = ctx.stop.cancelled() => return Ok(()),
+                }
+            }
+            tokio::select! {
+                sent = ctx.out.send(envelope) => if sent.is_err() { return Ok(()) },
+                _ = ctx.stop.cancelled() => return Ok(()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lines before `offset`, so that errors after a resume name the right line.
+fn count_newlines(path: &Path, offset: u64) -> std::io::Result<usize> {
+    use std::io::Read;
+    if offset == 0 {
+        return Ok(0);
+    }
+    let mut file = std::fs::File::open(path)?.take(offset);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut count = 0;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(count);
+        }
+        count += buf[..n].iter().filter(|b| **b == b'\n').count();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
+    #[test]
+    fn parses_the_line_format() {
+        let p = parse_line(
+            "demo",
+            "replay",
+            r#"{"id":"m1","text":"hi","channel":"email","author":"@a","followers":10,"created_at":"2026-03-01T10:00:00Z","forward_of":"m0"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.id.as_str(), p.channel.as_str(), p.author.audience),
+            ("demo:m1", "email", Some(10))
+        );
+        assert_eq!(p.refs.forward_of.as_deref(), Some("m0"));
+        assert_eq!(
+            parse_line("d", "r", r#"{"id":7,"text":"x"}"#)
+                .unwrap()
+                .native_id,
+            "7"
+        );
+        assert!(parse_line("d", "r", r#"{"id":"","text":"x"}"#).is_err());
+        assert!(
+            parse_line("d", "r", r#"{"text":"x"}"#)
+                .unwrap_err()
+                .contains("missing field `id`")
+        );
+        assert!(
+            parse_line("d", "r", r#"{"id":"1","text":"x","txet":1}"#)
+                .unwrap_err()
+                .contains("unknown field")
+        );
+    }
+
+    async fn read_all(path: &Path, resume: Option<String>) -> Vec<(Option<String>, String)> {
+        let (tx, mut rx) = mpsc::channel(100);
+        let ctx = SourceContext {
+            name: "r".into(),
+            out: tx,
+            stop: CancellationToken::new(),
+            metrics: Metrics::new(),
+            resume,
+        };
+        let cfg = ReplayConfig {
+            path: path.to_path_buf(),
+            rate: 0.0,
+            channel: "replay".into(),
+        };
+        run(cfg, ctx).await.unwrap();
+        let mut out = Vec::new();
+        while let Some(e) = rx.recv().await {
+            out.push((e.post.map(|p| p.native_id), e.ack.cursor.position));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn reads_a_directory_in_order_skips_malformed_and_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("b.jsonl"),
+            "{\"id\":\"3\",\"text\":\"c\"}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("a.jsonl"),
+            "{\"id\":\"1\",\"text\":\"a\"}\n\nnot json\n{\"id\":\"2\",\"text\":\"b\"}",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        let all = read_all(dir.path(), None).await;
+        let ids: Vec<_> = all.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(
+            ids,
+            [Some("1".into()), None, Some("2".into()), Some("3".into())]
+        );
+        // Resume after the malformed line: only what follows it.
+        let again = read_all(dir.path(), Some(all[1].1.clone())).await;
+        let ids: Vec<_> = again.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(ids, [Some("2".into()), Some("3".into())]);
+        // Resume at the very end: nothing.
+        assert!(
+            read_all(dir.path(), Some(all[3].1.clone()))
+                .await
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! Language: identify the post's language among the configured ones and
+//! drop the rest.
+//!
+//! whatlang restricted to the allowed languages is fast and good on long
+//! text. Short and code-mixed posts ("dokter gak dateng, so annoying") are
+//! where trigram statistics waver, so a count of each language's commonest
+//! function words settles those; only a post both disagree on pays for the
+//! detector over all languages, to tell "unsure" from "another language".
+
+use super::{DropReason, Filter, Verdict};
+use crate::post::Post;
+use whatlang::{Detector, Lang};
+
+/// ISO 639-1 codes earshot accepts in config and input, and their whatlang
+/// language.
+const CODES: &[(&str, Lang)] = &[
+    ("en", Lang::Eng),
+    ("id", Lang::Ind),
+    ("jv", Lang::Jav),
+    ("tl", Lang::Tgl),
+    ("nl", Lang::Nld),
+    ("fr", Lang::Fra),
+    ("de", Lang::Deu),
+    ("es", Lang::Spa),
+    ("pt", Lang::Por),
+    ("it", Lang::Ita),
+    ("vi", Lang::Vie),
+    ("th", Lang::Tha),
+    ("ja", Lang::Jpn),
+    ("ko", Lang::Kor),
+    ("zh", Lang::Cmn),
+    ("ar", Lang::Ara),
+    ("hi", Lang::Hin),
+    ("ru", Lang::Rus),
+    ("tr", Lang::Tur),
+];
+
+pub fn whatlang_code(code: &str) -> Option<Lang> {
+    CODES.iter().find(|(c, _)| *c == code).map(|(_, l)| *l)
+}
+
+fn iso_code(lang: Lang) -> Option<&'static str> {
+    CODES.iter().find(|(_, l)| *l == lang).map(|(c, _)| *c)
+}
+
+/// Frequent words that are nearly always of one language, including the
+/// informal Indonesian spellings of social media.
+const HINTS: &[(&str, &[&str])] = &[
+    (
+        "id",
+        &[
+            "yang",
+            "yg",
+            "dan",
+            "di",
+            "ke",
+            "dari",
+            "ini",
+            "itu",
+            "tidak",
+            "tdk",
+            "gak",
+            "ga",
+            "nggak",
+            "enggak",
+            "gk",
+            "sudah",
+            "udah",
+            "udh",
+            "sangat",
+            "banget",
+            "bgt",
+            "saya",
+            "aku",
+            "kami",
+            "kita",
+            "untuk",
+            "utk",
+            "dengan",
+            "dgn",
+            "karena",
+            "krn",
+            "tapi",
+            "ada",
+            "juga",
+            "sama",
+            "jam",
+            "mau",
+            "bisa",
+            "belum",
+            "lagi",
+            "dokter",
+            "dokternya",
+            "pelayanan",
+            "rumah",
+            "sakit",
+            "kok",
+            "sih",
+            "dong",
+            "deh",
+            "nya",
+            "tolong",
+        ],
+    ),
+    (
+        "en",
+        &[
+            "the", "and", "is", "are", "was", "were", "to", "of", "my", "i", "you", "it", "this",
+            "that", "for", "with", "not", "no", "have", "has", "had", "they", "we", "so", "very",
+            "but", "at", "hours", "doctor", "hospital", "staff", "waited", "please", "thank",
+            "thanks",
+        ],
+    ),
+];
+
+pub struct Language {
+    allowed: Vec<&'static str>,
+    restricted: Detector,
+    hints: Vec<(&'static str, &'static [&'static str])>,
+}
+
+impl Language {
+    pub fn new(codes: &[String]) -> Self {
+        let langs: Vec<Lang> = codes.iter().filter_map(|c| whatlang_code(c)).collect();
+        let allowed = langs
+            .iter()
+            .filter_map(|l| iso_code(*l))
+            .collect::<Vec<_>>();
+        let hints = HINTS
+            .iter()
+            .filter(|(c, _)| allowed.contains(c))
+            .copied()
+            .collect();
+        Language {
+            allowed,
+            restricted: Detector::with_allowlist(langs),
+            hints,
+        }
+    }
+
+    /// The allowed language whose function words clearly dominate, if any.
+    fn hint(&self, folded: &str) -> Option<(&'static str, usize)> {
+        let mut counts: Vec<(&'static str, usize)> =
+            self.hints.iter().map(|(c, _)| (*c, 0)).collect();
+        for word in folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            for (i, (_, words)) in self.hints.iter().enumerate() {
+                if words.contains(&word) {
+                    counts[i].1 += 1;
+                }
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        match counts.as_slice() {
+            [(code, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|r| *n >= 2 * r.1 + 1) => {
+                Some((code, *n))
+            }
+            [(code, n)] if *n >= 1 => Some((code, *n)),
+            _ => None,
+        }
+    }
+
+    fn detect(&self, folded: &str) -> Result<(Option<&'static str>, f32), DropReason> {
+        let Some(info) = self.restricted.detect(folded) else {
+            // No letters at all (emoji, numbers) is not "another language".
+            return match whatlang::detect_script(folded) {
+                Some(_) => Err(DropReason::Language),
+                None => Ok((None, 0.0)),
+            };
+        };
+        // A script only one language writes (kana: Japanese) comes back
+        // whatever the allow-list says.
+        let detected = iso_code(info.lang()).filter(|c| self.allowed.contains(c));
+        if detected.is_none() {
+            return Err(DropReason::Language);
+        }
+        let confidence = info.confidence() as f32;
+        if info.is_reliable() {
+            return Ok((detected, confidence));
+        }
+        if let Some((code, n)) = self.hint(folded) {
+            return Ok((Some(code), (0.5 + 0.1 * n as f32).min(0.9)));
+        }
+        // Unsure among the allowed ones: is it another language outright?
+        match whatlang::detect(folded) {
+            Some(any)
+                if any.is_reliable()
+                    && iso_code(any.lang()).is_none_or(|c| !self.allowed.contains(&c)) =>
+            {
+                Err(DropReason::Language)
+            }
+            _ => Ok((detected, confidence)),
+        }
+    }
+}
+
+impl Filter for Language {
+    fn name(&self) -> &'static str {
+        "language"
+    }
+
+    fn apply(&self, post: &mut Post) -> Verdict {
+        if let Some(given) = &post.lang {
+            let code = given.trim().to_ascii_lowercase();
+            return match self.allowed.iter().find(|a| **a == code) {
+                Some(a) => {
+                    post.lang = Some((*a).to_owned());
+                    post.lang_confidence = 1.0;
+                    Ok(())
+                }
+                None => Err(DropReason::Language),
+            };
+        }
+        let (lang, confidence) = self.detect(&post.norm)?;
+        post.lang = lang.map(str::to_owned);
+        post.lang_confidence = confidence;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::testing::normalized;
+
+    fn detect(text: &str) -> Result<Option<String>, DropReason> {
+        let stage = Language::new(&["en".into(), "id".into()]);
+        let mut p = normalized(text);
+        stage.apply(&mut p).map(|_| p.lang)
+    }
+
+    #[test]
+    fn english_and_indonesian() {
+        assert_eq!(
+            detect(
+                "We waited six hours in the emergency room and nobody came to check on my father"
+            )
+            .unwrap()
+            .as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            detect(
+                "Kami menunggu enam jam di IGD dan tidak ada dokter yang datang memeriksa ayah saya"
+            )
+            .unwrap()
+            .as_deref(),
+            Some("id")
+        );
+    }
+
+    #[test]
+    fn short_code_mixed_posts_use_hints() {
+        assert_eq!(
+            detect("dokter gak dateng2, so annoying bgt")
+                .unwrap()
+                .as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            detect("the nurse was so kind, makasih").unwrap().as_deref(),
+            Some("en")
+        );
+    }
+
+    #[test]
+    fn other_languages_are_dropped() {
+        assert_eq!(
+            detect("病院の待ち時間が長すぎて本当に疲れました"),
+            Err(DropReason::Language)
+        );
+        assert_eq!(
+            detect("Nous avons attendu pendant des heures aux urgences, personne ne nous a aidés"),
+            Err(DropReason::Language)
+        );
+    }
+
+    #[test]
+    fn declared_language_is_trusted_when_allowed() {
+        let stage = Language::new(&["en".into(), "id".into()]);
+        let mut p = normalized("ok");
+        p.lang = Some("ID".into());
+        stage.apply(&mut p).unwrap();
+        assert_eq!((p.lang.as_deref(), p.lang_confidence), (Some("id"), 1.0));
+        p.lang = Some("fr".into());
+        assert_eq!(stage.apply(&mut p), Err(DropReason::Language));
+    }
+
+    #[test]
+    fn emoji_only_is_kept_without_language() {
+        assert_eq!(detect("😡😡 100"), Ok(None));
+    }
+}

@@ -1,0 +1,122 @@
+//! The stages a post goes through between its source and the committer.
+//!
+//! Filters (`normalize`, `language`, `relevance`) keep or drop a post with a
+//! counted reason; `score` turns a kept post into a `Score`. They are pure
+//! and stateless, so they run off the committer's thread and can be spread
+//! over cores. `incident` and `alert` run in the committer, inside the
+//! transaction that makes their output durable.
+
+pub mod alert;
+pub mod incident;
+pub mod language;
+pub mod normalize;
+pub mod relevance;
+pub mod score;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::model::Score;
+use crate::post::Post;
+use std::time::Instant;
+
+/// Why a post left the pipeline early. The label is the metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    Empty,
+    Language,
+    NoProvider,
+}
+
+impl DropReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            DropReason::Empty => "empty",
+            DropReason::Language => "language",
+            DropReason::NoProvider => "no_provider",
+        }
+    }
+}
+
+pub type Verdict = Result<(), DropReason>;
+
+pub trait Filter: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn apply(&self, post: &mut Post) -> Verdict;
+}
+
+/// What the stateless stages made of one post.
+#[derive(Debug)]
+pub enum Outcome {
+    Dropped(DropReason),
+    Scored(Box<Post>, Score),
+}
+
+/// The stateless stages in order.
+pub struct Stages {
+    filters: Vec<Box<dyn Filter>>,
+    scorer: score::Scorer,
+}
+
+impl Stages {
+    pub fn new(config: &Config) -> Self {
+        Stages {
+            filters: vec![
+                Box::new(normalize::Normalize::new(&config.pipeline)),
+                Box::new(language::Language::new(&config.pipeline.languages)),
+                Box::new(relevance::Relevance::new(&config.providers)),
+            ],
+            scorer: score::Scorer::new(&config.risk),
+        }
+    }
+
+    pub fn process(&self, mut post: Post, metrics: &Metrics) -> Outcome {
+        for filter in &self.filters {
+            let start = Instant::now();
+            let verdict = filter.apply(&mut post);
+            metrics.observe_stage(filter.name(), start);
+            if let Err(reason) = verdict {
+                return Outcome::Dropped(reason);
+            }
+        }
+        let start = Instant::now();
+        let score = self.scorer.score(&post);
+        metrics.observe_stage("score", start);
+        Outcome::Scored(Box::new(post), score)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::post::{Author, Post};
+    use chrono::{TimeZone, Utc};
+
+    /// A post as a connector would hand it over.
+    pub fn post(text: &str) -> Post {
+        Post {
+            id: "test:1".into(),
+            source: "test".into(),
+            channel: "mastodon".into(),
+            native_id: "1".into(),
+            provider: None,
+            author: Author {
+                handle: "@pasien".into(),
+                display_name: None,
+                audience: Some(120),
+            },
+            subject: None,
+            text: text.into(),
+            lang: None,
+            lang_confidence: 0.0,
+            url: None,
+            created_at: Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
+            refs: Default::default(),
+            norm: String::new(),
+        }
+    }
+
+    pub fn normalized(text: &str) -> Post {
+        let mut p = post(text);
+        p.norm = crate::text::fold(text);
+        p
+    }
+}

@@ -1,0 +1,92 @@
+//! Normalize: clean the text a connector handed over and fold it once for
+//! every later matcher.
+
+use super::{DropReason, Filter, Verdict};
+use crate::config::PipelineConfig;
+use crate::post::Post;
+use crate::text;
+
+pub struct Normalize {
+    max_text_bytes: usize,
+}
+
+impl Normalize {
+    pub fn new(config: &PipelineConfig) -> Self {
+        Normalize {
+            max_text_bytes: config.max_text_bytes,
+        }
+    }
+}
+
+fn clean(s: &mut String) {
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        *s = s
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+            .collect();
+    }
+    let trimmed = s.trim();
+    if trimmed.len() != s.len() {
+        *s = trimmed.to_owned();
+    }
+}
+
+impl Filter for Normalize {
+    fn name(&self) -> &'static str {
+        "normalize"
+    }
+
+    fn apply(&self, post: &mut Post) -> Verdict {
+        text::truncate(&mut post.text, self.max_text_bytes);
+        clean(&mut post.text);
+        if let Some(subject) = &mut post.subject {
+            clean(subject);
+        }
+        post.subject = post.subject.take().filter(|s| !s.is_empty());
+        if post.text.is_empty() && post.subject.is_none() {
+            return Err(DropReason::Empty);
+        }
+        post.norm = match &post.subject {
+            Some(subject) => text::fold(&format!("{subject}\n{}", post.text)),
+            None => text::fold(&post.text),
+        };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::testing::post;
+
+    fn normalize() -> Normalize {
+        Normalize::new(&PipelineConfig {
+            max_text_bytes: 40,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn folds_subject_and_text_and_strips_controls() {
+        let mut p = post("  Dokter\u{0}  TELAT\r\n lagi ");
+        p.subject = Some(" Keluhan ".into());
+        normalize().apply(&mut p).unwrap();
+        assert_eq!(p.text, "Dokter  TELAT\n lagi");
+        assert_eq!(p.subject.as_deref(), Some("Keluhan"));
+        assert_eq!(p.norm, "keluhan dokter telat lagi");
+    }
+
+    #[test]
+    fn drops_empty_posts() {
+        let mut p = post(" \n\t ");
+        p.subject = Some("  ".into());
+        assert_eq!(normalize().apply(&mut p), Err(DropReason::Empty));
+    }
+
+    #[test]
+    fn cuts_long_texts() {
+        let mut p = post(&"é".repeat(100));
+        normalize().apply(&mut p).unwrap();
+        assert_eq!(p.text.chars().count(), 20);
+    }
+}

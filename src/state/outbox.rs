@@ -1,0 +1,133 @@
+//! The outbox as the delivery workers see it: pending rows per sink, marked
+//! delivered (with the sink's resume point) once the sink confirmed them.
+
+use super::{Result, State, now};
+use rusqlite::{OptionalExtension, params};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub kind: String,
+    pub key: String,
+    pub payload: String,
+}
+
+impl State {
+    pub fn pending(&self, sink: &str, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, kind, key, payload FROM outbox
+                 WHERE sink = ?1 AND delivered_at IS NULL ORDER BY seq LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map(params![sink, limit as i64], |r| {
+            Ok(OutboxRow {
+                seq: r.get(0)?,
+                kind: r.get(1)?,
+                key: r.get(2)?,
+                payload: r.get(3)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    pub fn pending_count(&self, sink: &str) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE sink = ?1 AND delivered_at IS NULL",
+                [sink],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Marks rows delivered and, in the same transaction, stores the sink's
+    /// resume point when it keeps one.
+    pub fn mark_delivered(
+        &mut self,
+        sink: &str,
+        seqs: &[i64],
+        position: Option<&str>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| super::StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE outbox SET delivered_at = ?1, attempts = attempts + 1 WHERE seq = ?2",
+                )
+                .map_err(err)?;
+            let at = now();
+            for seq in seqs {
+                stmt.execute(params![at, seq]).map_err(err)?;
+            }
+            if let Some(position) = position {
+                tx.execute(
+                    "INSERT INTO sink_state (sink, position) VALUES (?1, ?2)
+                     ON CONFLICT (sink) DO UPDATE SET position = excluded.position",
+                    params![sink, position],
+                )
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    pub fn record_failure(&self, seqs: &[i64], error: &str) -> Result<()> {
+        for seq in seqs {
+            self.conn
+                .execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?1 WHERE seq = ?2",
+                    params![error, seq],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn sink_position(&self, sink: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT position FROM sink_state WHERE sink = ?1",
+                [sink],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_stay_pending_until_marked_and_keys_are_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("s.db")).unwrap();
+        let w = state.writer().unwrap();
+        w.enqueue("file", "ticket", "inc-1#1", "{}").unwrap();
+        w.enqueue("file", "ticket", "inc-1#1", "{}").unwrap();
+        w.enqueue("file", "ticket", "inc-2#1", "{}").unwrap();
+        w.enqueue("console", "alert", "inc-1#1", "{}").unwrap();
+        w.commit().unwrap();
+        let rows = state.pending("file", 10).unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            ["inc-1#1", "inc-2#1"]
+        );
+        state.record_failure(&[rows[0].seq], "disk full").unwrap();
+        state
+            .mark_delivered("file", &[rows[0].seq], Some("120"))
+            .unwrap();
+        assert_eq!(state.pending_count("file").unwrap(), 1);
+        assert_eq!(state.pending_count("console").unwrap(), 1);
+        assert_eq!(state.sink_position("file").unwrap().as_deref(), Some("120"));
+    }
+}

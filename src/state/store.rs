@@ -1,0 +1,177 @@
+//! Cursors, incidents and tickets: what the committer writes in one
+//! transaction per batch.
+
+use super::{Result, State, StateError, now};
+use crate::model::{Incident, Ticket};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+/// One open transaction of the committer.
+pub struct Writer<'s> {
+    tx: Transaction<'s>,
+    state_path: &'s std::path::Path,
+}
+
+impl State {
+    pub fn cursor(&self, source: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT position FROM cursors WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn writer(&mut self) -> Result<Writer<'_>> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|source| StateError::Sqlite {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(Writer {
+            tx,
+            state_path: &self.path,
+        })
+    }
+
+    /// Ticket versions, oldest first.
+    pub fn tickets(&self, limit: usize) -> Result<Vec<Ticket>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT body FROM tickets ORDER BY created_at, rowid LIMIT ?1")
+            .map_err(|e| self.err(e))?;
+        let bodies = stmt
+            .query_map([limit as i64], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(|e| self.corrupt("ticket", e)))
+            .collect()
+    }
+}
+
+impl Writer<'_> {
+    fn err(&self, source: rusqlite::Error) -> StateError {
+        StateError::Sqlite {
+            path: self.state_path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn set_cursor(&self, source: &str, position: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO cursors (source, position, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+                params![source, position, now()],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn incident(&self, id: &str) -> Result<Option<Incident>> {
+        let body: Option<String> = self
+            .tx
+            .query_row("SELECT body FROM incidents WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        body.map(|b| {
+            serde_json::from_str(&b).map_err(|source| StateError::Corrupt {
+                path: self.state_path.to_path_buf(),
+                what: format!("incident {id}"),
+                source,
+            })
+        })
+        .transpose()
+    }
+
+    pub fn put_incident(&self, incident: &Incident) -> Result<()> {
+        let body = serde_json::to_string(incident).expect("incidents serialize");
+        self.tx
+            .execute(
+                "INSERT INTO incidents (id, provider, version, status, severity, risk, first_seen, last_seen, body, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
+                   severity = excluded.severity, risk = excluded.risk, last_seen = excluded.last_seen,
+                   body = excluded.body, updated_at = excluded.updated_at",
+                params![
+                    incident.id,
+                    incident.provider,
+                    incident.version,
+                    serde_json::to_value(incident.status).unwrap().as_str(),
+                    incident.severity.as_str(),
+                    incident.risk,
+                    incident.first_seen.to_rfc3339(),
+                    incident.last_seen.to_rfc3339(),
+                    body,
+                    now()
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// False when this ticket version exists already (a replay).
+    pub fn insert_ticket(&self, ticket: &Ticket, body: &str) -> Result<bool> {
+        self.tx
+            .execute(
+                "INSERT OR IGNORE INTO tickets (ticket_id, version, incident_id, provider, severity, risk, body, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    ticket.ticket_id,
+                    ticket.version,
+                    ticket.incident_id,
+                    ticket.provider,
+                    ticket.severity.as_str(),
+                    ticket.risk,
+                    body,
+                    now()
+                ],
+            )
+            .map(|n| n == 1)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Queue `payload` for `sink`; a second copy of the same key is ignored.
+    pub fn enqueue(&self, sink: &str, kind: &str, key: &str, payload: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT OR IGNORE INTO outbox (sink, kind, key, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![sink, kind, key, payload, now()],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let path = self.state_path.to_path_buf();
+        self.tx
+            .commit()
+            .map_err(|source| StateError::Sqlite { path, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_commits_with_the_transaction_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("s.db")).unwrap();
+        let w = state.writer().unwrap();
+        w.set_cursor("demo", "a").unwrap();
+        drop(w); // rolled back
+        assert_eq!(state.cursor("demo").unwrap(), None);
+        let w = state.writer().unwrap();
+        w.set_cursor("demo", "b").unwrap();
+        w.commit().unwrap();
+        assert_eq!(state.cursor("demo").unwrap().as_deref(), Some("b"));
+    }
+}

@@ -1,0 +1,114 @@
+//! Text helpers shared by the stages: folding for matching, and a set of
+//! phrases found in one pass on word boundaries.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::ops::Range;
+
+/// Lowercase and fold every run of white space to one space.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// Cut `text` to at most `max` bytes, on a character boundary.
+pub fn truncate(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Phrases, each with a value, matched in folded text in one pass
+/// (linear time whatever the number of phrases), only where the match
+/// starts and ends on a word boundary.
+#[derive(Debug, Clone)]
+pub struct PhraseSet<T> {
+    matcher: AhoCorasick,
+    values: Vec<T>,
+}
+
+impl<T> PhraseSet<T> {
+    /// Phrases are folded like the text they will be matched against.
+    pub fn new(phrases: impl IntoIterator<Item = (String, T)>) -> Self {
+        let (patterns, values): (Vec<String>, Vec<T>) =
+            phrases.into_iter().map(|(p, v)| (fold(&p), v)).unzip();
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .expect("phrase sets are small enough for aho-corasick");
+        PhraseSet { matcher, values }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Every match on word boundaries, left to right, not overlapping.
+    pub fn find<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = (&'a T, Range<usize>)> + 'a {
+        self.matcher.find_iter(folded).filter_map(move |m| {
+            let before = folded[..m.start()].chars().next_back();
+            let after = folded[m.end()..].chars().next();
+            let first = folded[m.start()..].chars().next();
+            let last = folded[..m.end()].chars().next_back();
+            // A phrase that begins or ends with a symbol (`@handle`, `#tag`)
+            // bounds itself on that side.
+            let open =
+                before.is_none_or(|c| !is_word_char(c)) || first.is_some_and(|c| !is_word_char(c));
+            let close =
+                after.is_none_or(|c| !is_word_char(c)) || last.is_some_and(|c| !is_word_char(c));
+            (open && close).then(|| (&self.values[m.pattern().as_usize()], m.range()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_lowercases_and_folds_space() {
+        assert_eq!(fold("  Rumah\tSakit \n\n HARAPAN  "), "rumah sakit harapan");
+        assert_eq!(fold("İstanbul"), "i̇stanbul");
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        let mut s = "aé".to_string();
+        truncate(&mut s, 2);
+        assert_eq!(s, "a");
+    }
+
+    #[test]
+    fn phrases_match_on_word_boundaries_only() {
+        let set = PhraseSet::new([
+            ("RS Harapan".to_string(), 1),
+            ("@rsh".to_string(), 2),
+            ("bill".to_string(), 3),
+        ]);
+        let hits = |t: &str| set.find(t).map(|(v, _)| *v).collect::<Vec<_>>();
+        assert_eq!(hits("di rs harapan kemarin"), vec![1]);
+        assert_eq!(hits("rs harapanku"), Vec::<i32>::new());
+        assert_eq!(hits("cc @rsh, billing"), vec![2]);
+        assert_eq!(hits("the bill."), vec![3]);
+        assert_eq!(hits("(@rsh)"), vec![2]);
+    }
+}
