@@ -196,11 +196,7 @@ fn tickets_table(tickets: &[Ticket]) -> String {
         .collect();
     let mut out = String::new();
     for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:<w$}"))
-            .collect();
+        let line: Vec<String> = row.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }

@@ -303,9 +303,7 @@ impl Config {
             Err(e) => Err(ConfigErrors(vec![ConfigError {
                 at: None,
                 message: format!("cannot read config {origin}: {e}"),
-                hint: Some(
-                    "pass an existing file with --config, or omit it to use the default".into(),
-                ),
+                hint: Some("pass an existing file with --config, or omit it to use the default".into()),
             }])),
         }
     }
@@ -320,8 +318,7 @@ impl Config {
         if p.errors.is_empty() {
             Ok(config)
         } else {
-            p.errors
-                .sort_by_key(|e| e.at.as_ref().map(|l| (l.line, l.col)));
+            p.errors.sort_by_key(|e| e.at.as_ref().map(|l| (l.line, l.col)));
             Err(ConfigErrors(p.errors))
         }
     }
@@ -508,9 +505,10 @@ impl<'a> Parser<'a> {
         match T::deserialize(ValueDeserializer::from(value)) {
             Ok(v) => Some(v),
             Err(e) => {
-                let hint = e.message().contains("unknown field").then(|| {
-                    "check the spelling; config/earshot.toml documents every option".to_owned()
-                });
+                let hint = e
+                    .message()
+                    .contains("unknown field")
+                    .then(|| "check the spelling; config/earshot.toml documents every option".to_owned());
                 self.error(e.span(), e.message().trim().to_owned(), hint);
                 None
             }
@@ -527,10 +525,7 @@ impl<'a> Parser<'a> {
             self.error(
                 Some(raw.id.span()),
                 format!("provider `{id}` has no names, handles or hashtags"),
-                Some(
-                    "add at least `names = [\"...\"]`: posts are matched to providers by them"
-                        .into(),
-                ),
+                Some("add at least `names = [\"...\"]`: posts are matched to providers by them".into()),
             );
         }
         let mut strings = |list: Vec<Spanned<String>>, what: &str| -> Vec<String> {
@@ -538,11 +533,7 @@ impl<'a> Parser<'a> {
                 .filter_map(|s| {
                     let v = s.get_ref().trim().to_owned();
                     if v.is_empty() {
-                        self.error(
-                            Some(s.span()),
-                            format!("empty {what} in provider `{id}`"),
-                            None,
-                        );
+                        self.error(Some(s.span()), format!("empty {what} in provider `{id}`"), None);
                         None
                     } else {
                         Some(v)
@@ -584,11 +575,7 @@ impl<'a> Parser<'a> {
             Some(v) => match v.get_ref().as_str() {
                 Some(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
                 _ => {
-                    self.error(
-                        Some(v.span()),
-                        format!("{what} name must be a non-empty string"),
-                        None,
-                    );
+                    self.error(Some(v.span()), format!("{what} name must be a non-empty string"), None);
                     return None;
                 }
             },
@@ -598,10 +585,7 @@ impl<'a> Parser<'a> {
             self.error(
                 Some(span),
                 format!("{what} has no `type`"),
-                Some(format!(
-                    "add `type = \"...\"`, one of: {}",
-                    types.join(", ")
-                )),
+                Some(format!("add `type = \"...\"`, one of: {}", types.join(", "))),
             );
             return None;
         };
@@ -617,11 +601,7 @@ impl<'a> Parser<'a> {
             }
         };
         let name = name.unwrap_or_else(|| kind_name.clone());
-        Some((
-            name,
-            at,
-            (kind_name, Spanned::new(span, DeValue::Table(table))),
-        ))
+        Some((name, at, (kind_name, Spanned::new(span, DeValue::Table(table)))))
     }
 
     fn validate(&mut self, config: &Config) {
@@ -638,16 +618,9 @@ impl<'a> Parser<'a> {
         for (what, names) in [
             (
                 "source",
-                config
-                    .sources
-                    .iter()
-                    .map(|s| (&s.name, &s.at))
-                    .collect::<Vec<_>>(),
+                config.sources.iter().map(|s| (&s.name, &s.at)).collect::<Vec<_>>(),
             ),
-            (
-                "sink",
-                config.sinks.iter().map(|s| (&s.name, &s.at)).collect(),
-            ),
+            ("sink", config.sinks.iter().map(|s| (&s.name, &s.at)).collect()),
         ] {
             let mut seen = std::collections::HashSet::new();
             for (name, at) in names {
@@ -664,16 +637,10 @@ impl<'a> Parser<'a> {
             }
         }
         let r = &config.risk;
-        if !(0.0 <= r.low
-            && r.low <= r.medium
-            && r.medium <= r.high
-            && r.high <= r.critical
-            && r.critical <= 100.0)
-        {
+        if !(0.0 <= r.low && r.low <= r.medium && r.medium <= r.high && r.high <= r.critical && r.critical <= 100.0) {
             self.errors.push(ConfigError {
                 at: None,
-                message: "[risk] thresholds must rise: 0 ≤ low ≤ medium ≤ high ≤ critical ≤ 100"
-                    .into(),
+                message: "[risk] thresholds must rise: 0 ≤ low ≤ medium ≤ high ≤ critical ≤ 100".into(),
                 hint: None,
             });
         }
@@ -681,9 +648,7 @@ impl<'a> Parser<'a> {
         if p.channel_capacity == 0 || p.batch_size == 0 || p.max_text_bytes == 0 {
             self.errors.push(ConfigError {
                 at: None,
-                message:
-                    "[pipeline] channel_capacity, batch_size and max_text_bytes must be above 0"
-                        .into(),
+                message: "[pipeline] channel_capacity, batch_size and max_text_bytes must be above 0".into(),
                 hint: None,
             });
         }
@@ -737,11 +702,7 @@ mod tests {
 
     #[test]
     fn providers_only_takes_defaults() {
-        let c = Config::parse(
-            "[[providers]]\nid = \"x\"\nnames = [\"X Hospital\"]\n",
-            "t.toml",
-        )
-        .unwrap();
+        let c = Config::parse("[[providers]]\nid = \"x\"\nnames = [\"X Hospital\"]\n", "t.toml").unwrap();
         assert_eq!(c.providers[0].names, vec!["X Hospital"]);
         assert!(c.sources.is_empty());
         assert_eq!(c.sinks.len(), 1, "console sink by default");
@@ -826,20 +787,14 @@ min_severity = \"severe\"
 ";
         let errs = errors(text);
         let all = errs.join("\n");
-        assert!(
-            all.contains("t.toml:3:10: error: empty name in provider `a`"),
-            "{all}"
-        );
+        assert!(all.contains("t.toml:3:10: error: empty name in provider `a`"), "{all}");
         assert!(all.contains("provider id `a` is used twice"), "{all}");
         assert!(
             all.contains("t.toml:11:1: error: two sinks are named `console`"),
             "{all}"
         );
         assert!(all.contains("thresholds must rise"), "{all}");
-        assert!(
-            all.contains("t.toml:19:16: error: unknown variant `severe`"),
-            "{all}"
-        );
+        assert!(all.contains("t.toml:19:16: error: unknown variant `severe`"), "{all}");
         assert_eq!(errs.len(), 5, "{all}");
     }
 

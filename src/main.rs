@@ -18,14 +18,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command {
-        Command::Config(ConfigCommand::Check { file }) => {
-            cli::config_check(file).map(|msg| println!("{msg}"))
+        Command::Config(ConfigCommand::Check { file }) => cli::config_check(file).map(|msg| println!("{msg}")),
+        Command::Tickets(TicketsCommand::List { config, json, limit }) => {
+            cli::tickets_list(config, json, limit).map(|out| print!("{out}"))
         }
-        Command::Tickets(TicketsCommand::List {
-            config,
-            json,
-            limit,
-        }) => cli::tickets_list(config, json, limit).map(|out| print!("{out}")),
         Command::Run { config } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(cli::run(config)),
             Err(e) => Err(e.into()),

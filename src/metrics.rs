@@ -6,8 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -40,17 +39,13 @@ impl Default for Metrics {
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-    registry
-        .register(Box::new(c.clone()))
-        .expect("registered once");
+    registry.register(Box::new(c.clone())).expect("registered once");
     c
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
     let c = IntCounter::new(name, help).expect("valid metric");
-    registry
-        .register(Box::new(c.clone()))
-        .expect("registered once");
+    registry.register(Box::new(c.clone())).expect("registered once");
     c
 }
 
@@ -62,21 +57,17 @@ impl Metrics {
                 "earshot_stage_seconds",
                 "Time a stage spent on one post (commit: one batch)",
             )
-            .buckets(vec![
-                1e-6, 5e-6, 2e-5, 1e-4, 5e-4, 2e-3, 1e-2, 5e-2, 0.25, 1.0,
-            ]),
+            .buckets(vec![1e-6, 5e-6, 2e-5, 1e-4, 5e-4, 2e-3, 1e-2, 5e-2, 0.25, 1.0]),
             &["stage"],
         )
         .expect("valid metric");
-        r.register(Box::new(stage_seconds.clone()))
-            .expect("registered once");
+        r.register(Box::new(stage_seconds.clone())).expect("registered once");
         let outbox_pending = IntGaugeVec::new(
             Opts::new("earshot_outbox_pending", "Outbox rows not yet delivered"),
             &["sink"],
         )
         .expect("valid metric");
-        r.register(Box::new(outbox_pending.clone()))
-            .expect("registered once");
+        r.register(Box::new(outbox_pending.clone())).expect("registered once");
         Metrics {
             received: counter_vec(
                 &r,
@@ -94,18 +85,8 @@ impl Metrics {
             incidents: counter(&r, "earshot_incidents_total", "Incidents opened"),
             tickets: counter(&r, "earshot_tickets_total", "Ticket versions emitted"),
             alerts: counter(&r, "earshot_alerts_total", "Alerts emitted"),
-            delivered: counter_vec(
-                &r,
-                "earshot_sink_delivered_total",
-                "Outbox rows delivered",
-                &["sink"],
-            ),
-            delivery_failures: counter_vec(
-                &r,
-                "earshot_sink_failures_total",
-                "Failed delivery attempts",
-                &["sink"],
-            ),
+            delivered: counter_vec(&r, "earshot_sink_delivered_total", "Outbox rows delivered", &["sink"]),
+            delivery_failures: counter_vec(&r, "earshot_sink_failures_total", "Failed delivery attempts", &["sink"]),
             stage_seconds,
             outbox_pending,
             registry: r,
@@ -137,17 +118,13 @@ impl Metrics {
     fn healthz(&self) -> (bool, String) {
         let sinks = self.health.lock().expect("health lock").clone();
         let ok = sinks.values().all(|s| s == "ok");
-        let body =
-            serde_json::json!({ "status": if ok { "ok" } else { "degraded" }, "sinks": sinks });
+        let body = serde_json::json!({ "status": if ok { "ok" } else { "degraded" }, "sinks": sinks });
         (ok, body.to_string())
     }
 }
 
 async fn metrics_handler(AxumState(m): AxumState<Metrics>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        m.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.render())
 }
 
 async fn healthz_handler(AxumState(m): AxumState<Metrics>) -> impl IntoResponse {
@@ -174,10 +151,7 @@ pub async fn serve(
         .with_state(metrics);
     let task = tokio::spawn(async move {
         let shutdown = async move { stop.cancelled().await };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "metrics server failed");
         }
     });

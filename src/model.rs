@@ -62,9 +62,7 @@ impl FromStr for Severity {
         Severity::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown severity `{s}`: use none, low, medium, high or critical")
-            })
+            .ok_or_else(|| format!("unknown severity `{s}`: use none, low, medium, high or critical"))
     }
 }
 
@@ -169,12 +167,7 @@ impl Ticket {
             ticket_id: incident.id.clone(),
             incident_id: incident.id.clone(),
             version: incident.version,
-            status: if incident.version == 1 {
-                "open"
-            } else {
-                "updated"
-            }
-            .to_owned(),
+            status: if incident.version == 1 { "open" } else { "updated" }.to_owned(),
             priority: incident.severity.priority().to_owned(),
             severity: incident.severity,
             risk: incident.risk,

@@ -37,20 +37,32 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-/// Phrases, each with a value, matched in folded text in one pass
+/// Phrases, each with values, matched in folded text in one pass
 /// (linear time whatever the number of phrases), only where the match
 /// starts and ends on a word boundary.
 #[derive(Debug, Clone)]
 pub struct PhraseSet<T> {
     matcher: AhoCorasick,
-    values: Vec<T>,
+    /// The values of each distinct phrase: one match position yields one
+    /// pattern, so a phrase given twice must carry both values.
+    values: Vec<Vec<T>>,
 }
 
 impl<T> PhraseSet<T> {
     /// Phrases are folded like the text they will be matched against.
     pub fn new(phrases: impl IntoIterator<Item = (String, T)>) -> Self {
-        let (patterns, values): (Vec<String>, Vec<T>) =
-            phrases.into_iter().map(|(p, v)| (fold(&p), v)).unzip();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let mut values: Vec<Vec<T>> = Vec::new();
+        for (phrase, value) in phrases {
+            let folded = fold(&phrase);
+            let i = *index.entry(folded.clone()).or_insert_with(|| {
+                patterns.push(folded);
+                values.push(Vec::new());
+                values.len() - 1
+            });
+            values[i].push(value);
+        }
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
@@ -62,8 +74,9 @@ impl<T> PhraseSet<T> {
         self.values.is_empty()
     }
 
-    /// Every match on word boundaries, left to right, not overlapping.
-    pub fn find<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = (&'a T, Range<usize>)> + 'a {
+    /// Every match on word boundaries, left to right, not overlapping, with
+    /// the values of the phrase matched.
+    pub fn find<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = (&'a [T], Range<usize>)> + 'a {
         self.matcher.find_iter(folded).filter_map(move |m| {
             let before = folded[..m.start()].chars().next_back();
             let after = folded[m.end()..].chars().next();
@@ -71,11 +84,9 @@ impl<T> PhraseSet<T> {
             let last = folded[..m.end()].chars().next_back();
             // A phrase that begins or ends with a symbol (`@handle`, `#tag`)
             // bounds itself on that side.
-            let open =
-                before.is_none_or(|c| !is_word_char(c)) || first.is_some_and(|c| !is_word_char(c));
-            let close =
-                after.is_none_or(|c| !is_word_char(c)) || last.is_some_and(|c| !is_word_char(c));
-            (open && close).then(|| (&self.values[m.pattern().as_usize()], m.range()))
+            let open = before.is_none_or(|c| !is_word_char(c)) || first.is_some_and(|c| !is_word_char(c));
+            let close = after.is_none_or(|c| !is_word_char(c)) || last.is_some_and(|c| !is_word_char(c));
+            (open && close).then(|| (self.values[m.pattern().as_usize()].as_slice(), m.range()))
         })
     }
 }
@@ -104,11 +115,18 @@ mod tests {
             ("@rsh".to_string(), 2),
             ("bill".to_string(), 3),
         ]);
-        let hits = |t: &str| set.find(t).map(|(v, _)| *v).collect::<Vec<_>>();
+        let hits = |t: &str| set.find(t).flat_map(|(v, _)| v.iter().copied()).collect::<Vec<_>>();
         assert_eq!(hits("di rs harapan kemarin"), vec![1]);
         assert_eq!(hits("rs harapanku"), Vec::<i32>::new());
         assert_eq!(hits("cc @rsh, billing"), vec![2]);
         assert_eq!(hits("the bill."), vec![3]);
         assert_eq!(hits("(@rsh)"), vec![2]);
+    }
+
+    #[test]
+    fn a_phrase_given_twice_keeps_both_values() {
+        let set = PhraseSet::new([("Kasar".to_string(), 1), ("kasar".to_string(), 2)]);
+        let hits: Vec<_> = set.find("petugas kasar").flat_map(|(v, _)| v.iter().copied()).collect();
+        assert_eq!(hits, vec![1, 2]);
     }
 }

@@ -76,10 +76,7 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
             let outcome = envelope.post.map(|post| {
                 let outcome = stages.process(post, &stage_metrics);
                 match &outcome {
-                    Outcome::Dropped(reason) => stage_metrics
-                        .dropped
-                        .with_label_values(&[reason.label()])
-                        .inc(),
+                    Outcome::Dropped(reason) => stage_metrics.dropped.with_label_values(&[reason.label()]).inc(),
                     Outcome::Scored(..) => stage_metrics.scored.inc(),
                 }
                 outcome
@@ -201,10 +198,7 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
 }
 
 fn log_summary(m: &Metrics, sources: &[&str]) {
-    let received: u64 = sources
-        .iter()
-        .map(|s| m.received.with_label_values(&[*s]).get())
-        .sum();
+    let received: u64 = sources.iter().map(|s| m.received.with_label_values(&[*s]).get()).sum();
     let dropped = ["empty", "language", "no_provider", "malformed"]
         .iter()
         .map(|r| format!("{r}={}", m.dropped.with_label_values(&[*r]).get()))

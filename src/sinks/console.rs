@@ -12,9 +12,7 @@ pub struct Console<W> {
 
 impl Console<std::io::Stdout> {
     pub fn stdout() -> Self {
-        Console {
-            out: std::io::stdout(),
-        }
+        Console { out: std::io::stdout() }
     }
 }
 
@@ -40,14 +38,10 @@ pub fn line(row: &OutboxRow) -> Result<String, SinkError> {
         )
     } else {
         let t: Ticket = serde_json::from_str(&row.payload).map_err(|e| bad(row, e))?;
-        let post = t
-            .posts
-            .into_iter()
-            .next()
-            .ok_or_else(|| SinkError::BadRow {
-                key: row.key.clone(),
-                message: "ticket without posts".into(),
-            })?;
+        let post = t.posts.into_iter().next().ok_or_else(|| SinkError::BadRow {
+            key: row.key.clone(),
+            message: "ticket without posts".into(),
+        })?;
         (
             t.severity,
             t.provider,
@@ -143,9 +137,6 @@ mod tests {
             payload: "{".into(),
         };
         let mut console = Console { out: Vec::new() };
-        assert!(matches!(
-            console.deliver(&[row]).await,
-            Err(SinkError::BadRow { .. })
-        ));
+        assert!(matches!(console.deliver(&[row]).await, Err(SinkError::BadRow { .. })));
     }
 }

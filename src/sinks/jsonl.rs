@@ -32,10 +32,7 @@ impl Sink for Jsonl {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
         let len = file.metadata()?.len();
         let confirmed = position.and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
         if len > confirmed {
@@ -87,19 +84,13 @@ mod tests {
         let path = dir.path().join("out/t.jsonl");
         let mut sink = Jsonl::new(path.clone());
         sink.open(None).await.unwrap();
-        let pos = sink
-            .deliver(&[row(1, "{\"a\":1}"), row(2, "{\"b\":2}")])
-            .await
-            .unwrap();
+        let pos = sink.deliver(&[row(1, "{\"a\":1}"), row(2, "{\"b\":2}")]).await.unwrap();
         assert_eq!(pos.as_deref(), Some("16"));
         // A batch written but never confirmed:
         sink.deliver(&[row(3, "{\"c\":3}")]).await.unwrap();
         let mut again = Jsonl::new(path.clone());
         again.open(pos).await.unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "{\"a\":1}\n{\"b\":2}\n"
-        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"b\":2}\n");
         again.deliver(&[row(3, "{\"c\":3}")]).await.unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
     }

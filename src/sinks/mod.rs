@@ -37,17 +37,11 @@ pub enum SinkError {
 pub trait Sink: Send + 'static {
     /// Called once before the first delivery with the position the sink
     /// stored with its last confirmed delivery.
-    fn open(
-        &mut self,
-        position: Option<String>,
-    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+    fn open(&mut self, position: Option<String>) -> impl Future<Output = Result<(), SinkError>> + Send;
 
     /// Delivers rows in order, all or none; returns the position to store
     /// with them, if the sink keeps one.
-    fn deliver(
-        &mut self,
-        rows: &[OutboxRow],
-    ) -> impl Future<Output = Result<Option<String>, SinkError>> + Send;
+    fn deliver(&mut self, rows: &[OutboxRow]) -> impl Future<Output = Result<Option<String>, SinkError>> + Send;
 }
 
 /// What the topology hands each worker.
@@ -68,14 +62,8 @@ pub fn spawn(config: &SinkConfig, delivery: Delivery) -> JoinHandle<Result<(), S
     let name = config.name.clone();
     match &config.kind {
         SinkKind::Console(_) => tokio::spawn(drain(name, console::Console::stdout(), delivery)),
-        SinkKind::Jsonl(c) => {
-            tokio::spawn(drain(name, jsonl::Jsonl::new(c.path.clone()), delivery))
-        }
-        SinkKind::Sqlite(c) => tokio::spawn(drain(
-            name,
-            sqlite::SqliteSink::new(c.path.clone()),
-            delivery,
-        )),
+        SinkKind::Jsonl(c) => tokio::spawn(drain(name, jsonl::Jsonl::new(c.path.clone()), delivery)),
+        SinkKind::Sqlite(c) => tokio::spawn(drain(name, sqlite::SqliteSink::new(c.path.clone()), delivery)),
     }
 }
 
@@ -169,10 +157,7 @@ mod tests {
                 self.fail -= 1;
                 return Err(std::io::Error::other("down").into());
             }
-            self.got
-                .lock()
-                .unwrap()
-                .extend(rows.iter().map(|r| r.key.clone()));
+            self.got.lock().unwrap().extend(rows.iter().map(|r| r.key.clone()));
             Ok(None)
         }
     }
@@ -211,12 +196,6 @@ mod tests {
         .unwrap();
         assert_eq!(*got.lock().unwrap(), ["a", "b", "c"]);
         assert_eq!(state.pending_count("flaky").unwrap(), 0);
-        assert_eq!(
-            metrics
-                .delivery_failures
-                .with_label_values(&["flaky"])
-                .get(),
-            2
-        );
+        assert_eq!(metrics.delivery_failures.with_label_values(&["flaky"]).get(), 2);
     }
 }

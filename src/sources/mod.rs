@@ -28,10 +28,7 @@ pub struct SourceContext {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("source `{source_name}`: {message}")]
-    Failed {
-        source_name: String,
-        message: String,
-    },
+    Failed { source_name: String, message: String },
 }
 
 /// `Ok(())` when the source reached the end of a finite input, or stopped.

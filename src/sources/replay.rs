@@ -105,21 +105,17 @@ fn files(path: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
         Ok(files)
     } else {
         std::fs::metadata(path)?;
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let name = path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         Ok(vec![(name, path.to_path_buf())])
     }
 }
 
 pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
-    let files =
-        files(&config.path).map_err(|e| fail(&ctx, format!("{}: {e}", config.path.display())))?;
+    let files = files(&config.path).map_err(|e| fail(&ctx, format!("{}: {e}", config.path.display())))?;
     let resume: Option<Position> = match &ctx.resume {
-        Some(p) => Some(
-            serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?,
-        ),
+        Some(p) => Some(serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?),
         None => None,
     };
     let mut pace = (config.rate > 0.0).then(|| {
@@ -140,8 +136,8 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
             .await
             .map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
         let mut reader = BufReader::new(file);
-        let mut line_no = 1 + count_newlines(&path, start)
-            .map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
+        let mut line_no =
+            1 + count_newlines(&path, start).map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
         reader
             .seek(std::io::SeekFrom::Start(start))
             .await
@@ -245,12 +241,7 @@ mod tests {
             ("demo:m1", "email", Some(10))
         );
         assert_eq!(p.refs.forward_of.as_deref(), Some("m0"));
-        assert_eq!(
-            parse_line("d", "r", r#"{"id":7,"text":"x"}"#)
-                .unwrap()
-                .native_id,
-            "7"
-        );
+        assert_eq!(parse_line("d", "r", r#"{"id":7,"text":"x"}"#).unwrap().native_id, "7");
         assert!(parse_line("d", "r", r#"{"id":"","text":"x"}"#).is_err());
         assert!(
             parse_line("d", "r", r#"{"text":"x"}"#)
@@ -289,11 +280,7 @@ mod tests {
     #[tokio::test]
     async fn reads_a_directory_in_order_skips_malformed_and_resumes() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("b.jsonl"),
-            "{\"id\":\"3\",\"text\":\"c\"}\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("b.jsonl"), "{\"id\":\"3\",\"text\":\"c\"}\n").unwrap();
         std::fs::write(
             dir.path().join("a.jsonl"),
             "{\"id\":\"1\",\"text\":\"a\"}\n\nnot json\n{\"id\":\"2\",\"text\":\"b\"}",
@@ -302,19 +289,12 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
         let all = read_all(dir.path(), None).await;
         let ids: Vec<_> = all.iter().map(|(id, _)| id.clone()).collect();
-        assert_eq!(
-            ids,
-            [Some("1".into()), None, Some("2".into()), Some("3".into())]
-        );
+        assert_eq!(ids, [Some("1".into()), None, Some("2".into()), Some("3".into())]);
         // Resume after the malformed line: only what follows it.
         let again = read_all(dir.path(), Some(all[1].1.clone())).await;
         let ids: Vec<_> = again.iter().map(|(id, _)| id.clone()).collect();
         assert_eq!(ids, [Some("2".into()), Some("3".into())]);
         // Resume at the very end: nothing.
-        assert!(
-            read_all(dir.path(), Some(all[3].1.clone()))
-                .await
-                .is_empty()
-        );
+        assert!(read_all(dir.path(), Some(all[3].1.clone())).await.is_empty());
     }
 }

@@ -99,12 +99,7 @@ mod tests {
     fn only_escalation_emits_a_new_version() {
         let mut inc = incident_at(Severity::Medium);
         policy().emit(&mut inc, None);
-        assert!(
-            policy()
-                .emit(&mut inc, Some(Severity::Medium))
-                .ticket
-                .is_none()
-        );
+        assert!(policy().emit(&mut inc, Some(Severity::Medium)).ticket.is_none());
         inc.severity = Severity::Critical;
         let e = policy().emit(&mut inc, Some(Severity::Medium));
         let t = e.ticket.unwrap();

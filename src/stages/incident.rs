@@ -105,9 +105,6 @@ mod tests {
         assert_eq!(inc.post_ids, vec!["test:1"]);
         assert_eq!(inc.risk, 45.0);
         assert_eq!(inc.reach, 120);
-        assert_eq!(
-            inc.summary,
-            "MEDIUM doctor absent about rshs by @pasien on mastodon"
-        );
+        assert_eq!(inc.summary, "MEDIUM doctor absent about rshs by @pasien on mastodon");
     }
 }

@@ -105,10 +105,9 @@ const HINTS: &[(&str, &[&str])] = &[
     (
         "en",
         &[
-            "the", "and", "is", "are", "was", "were", "to", "of", "my", "i", "you", "it", "this",
-            "that", "for", "with", "not", "no", "have", "has", "had", "they", "we", "so", "very",
-            "but", "at", "hours", "doctor", "hospital", "staff", "waited", "please", "thank",
-            "thanks",
+            "the", "and", "is", "are", "was", "were", "to", "of", "my", "i", "you", "it", "this", "that", "for",
+            "with", "not", "no", "have", "has", "had", "they", "we", "so", "very", "but", "at", "hours", "doctor",
+            "hospital", "staff", "waited", "please", "thank", "thanks",
         ],
     ),
 ];
@@ -122,15 +121,8 @@ pub struct Language {
 impl Language {
     pub fn new(codes: &[String]) -> Self {
         let langs: Vec<Lang> = codes.iter().filter_map(|c| whatlang_code(c)).collect();
-        let allowed = langs
-            .iter()
-            .filter_map(|l| iso_code(*l))
-            .collect::<Vec<_>>();
-        let hints = HINTS
-            .iter()
-            .filter(|(c, _)| allowed.contains(c))
-            .copied()
-            .collect();
+        let allowed = langs.iter().filter_map(|l| iso_code(*l)).collect::<Vec<_>>();
+        let hints = HINTS.iter().filter(|(c, _)| allowed.contains(c)).copied().collect();
         Language {
             allowed,
             restricted: Detector::with_allowlist(langs),
@@ -140,23 +132,17 @@ impl Language {
 
     /// The allowed language whose function words clearly dominate, if any.
     fn hint(&self, folded: &str) -> Option<(&'static str, usize)> {
-        let mut counts: Vec<(&'static str, usize)> =
-            self.hints.iter().map(|(c, _)| (*c, 0)).collect();
-        for word in folded
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
+        let mut counts: Vec<(&'static str, usize)> = self.hints.iter().map(|(c, _)| (*c, 0)).collect();
+        for word in folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
             for (i, (_, words)) in self.hints.iter().enumerate() {
                 if words.contains(&word) {
                     counts[i].1 += 1;
                 }
             }
         }
-        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
         match counts.as_slice() {
-            [(code, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|r| *n >= 2 * r.1 + 1) => {
-                Some((code, *n))
-            }
+            [(code, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|r| *n > 2 * r.1) => Some((code, *n)),
             [(code, n)] if *n >= 1 => Some((code, *n)),
             _ => None,
         }
@@ -185,10 +171,7 @@ impl Language {
         }
         // Unsure among the allowed ones: is it another language outright?
         match whatlang::detect(folded) {
-            Some(any)
-                if any.is_reliable()
-                    && iso_code(any.lang()).is_none_or(|c| !self.allowed.contains(&c)) =>
-            {
+            Some(any) if any.is_reliable() && iso_code(any.lang()).is_none_or(|c| !self.allowed.contains(&c)) => {
                 Err(DropReason::Language)
             }
             _ => Ok((detected, confidence)),
@@ -234,19 +217,15 @@ mod tests {
     #[test]
     fn english_and_indonesian() {
         assert_eq!(
-            detect(
-                "We waited six hours in the emergency room and nobody came to check on my father"
-            )
-            .unwrap()
-            .as_deref(),
+            detect("We waited six hours in the emergency room and nobody came to check on my father")
+                .unwrap()
+                .as_deref(),
             Some("en")
         );
         assert_eq!(
-            detect(
-                "Kami menunggu enam jam di IGD dan tidak ada dokter yang datang memeriksa ayah saya"
-            )
-            .unwrap()
-            .as_deref(),
+            detect("Kami menunggu enam jam di IGD dan tidak ada dokter yang datang memeriksa ayah saya")
+                .unwrap()
+                .as_deref(),
             Some("id")
         );
     }
@@ -254,15 +233,10 @@ mod tests {
     #[test]
     fn short_code_mixed_posts_use_hints() {
         assert_eq!(
-            detect("dokter gak dateng2, so annoying bgt")
-                .unwrap()
-                .as_deref(),
+            detect("dokter gak dateng2, so annoying bgt").unwrap().as_deref(),
             Some("id")
         );
-        assert_eq!(
-            detect("the nurse was so kind, makasih").unwrap().as_deref(),
-            Some("en")
-        );
+        assert_eq!(detect("the nurse was so kind, makasih").unwrap().as_deref(), Some("en"));
     }
 
     #[test]

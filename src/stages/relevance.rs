@@ -30,10 +30,12 @@ impl Relevance {
     /// The provider named most often, the first named on a tie.
     pub fn matching(&self, folded: &str) -> Option<ProviderMatch> {
         let mut counts: Vec<(usize, usize, &str)> = Vec::new();
-        for ((provider, phrase), _) in self.phrases.find(folded) {
-            match counts.iter_mut().find(|c| c.0 == *provider) {
-                Some(c) => c.1 += 1,
-                None => counts.push((*provider, 1, phrase)),
+        for (values, _) in self.phrases.find(folded) {
+            for (provider, phrase) in values {
+                match counts.iter_mut().find(|c| c.0 == *provider) {
+                    Some(c) => c.1 += 1,
+                    None => counts.push((*provider, 1, phrase)),
+                }
             }
         }
         let best = counts.iter().rev().max_by_key(|c| c.1)?;
@@ -51,10 +53,7 @@ impl Filter for Relevance {
 
     fn apply(&self, post: &mut Post) -> Verdict {
         post.provider = self.matching(&post.norm);
-        post.provider
-            .as_ref()
-            .map(|_| ())
-            .ok_or(DropReason::NoProvider)
+        post.provider.as_ref().map(|_| ()).ok_or(DropReason::NoProvider)
     }
 }
 
@@ -90,19 +89,10 @@ mod tests {
 
     #[test]
     fn matches_names_handles_and_hashtags_case_insensitively() {
-        assert_eq!(
-            about("Antre 5 jam di rs HARAPAN sehat!").as_deref(),
-            Some("rshs")
-        );
-        assert_eq!(
-            about("thanks @RSHarapanSehat for the care").as_deref(),
-            Some("rshs")
-        );
+        assert_eq!(about("Antre 5 jam di rs HARAPAN sehat!").as_deref(), Some("rshs"));
+        assert_eq!(about("thanks @RSHarapanSehat for the care").as_deref(), Some("rshs"));
         assert_eq!(about("never again #HarapanSehat").as_deref(), Some("rshs"));
-        assert_eq!(
-            about("klinik medika utama buka jam berapa?").as_deref(),
-            Some("kmu")
-        );
+        assert_eq!(about("klinik medika utama buka jam berapa?").as_deref(), Some("kmu"));
     }
 
     #[test]

@@ -89,8 +89,8 @@ const SENTIMENT: &[(&str, f32)] = &[
 ];
 
 const NEGATORS: &[&str] = &[
-    "not", "no", "never", "don't", "didn't", "isn't", "wasn't", "tidak", "tdk", "gak", "ga",
-    "nggak", "enggak", "gk", "bukan", "belum", "kurang", "tak",
+    "not", "no", "never", "don't", "didn't", "isn't", "wasn't", "tidak", "tdk", "gak", "ga", "nggak", "enggak", "gk",
+    "bukan", "belum", "kurang", "tak",
 ];
 
 /// Complaint phrases by category, and the risk points a category adds.
@@ -170,12 +170,7 @@ const CATEGORIES: &[(&str, f32, &[&str])] = &[
     (
         "records_access",
         15.0,
-        &[
-            "medical records",
-            "medical record",
-            "rekam medis",
-            "hasil lab",
-        ],
+        &["medical records", "medical record", "rekam medis", "hasil lab"],
     ),
     (
         "billing",
@@ -190,11 +185,7 @@ const CATEGORIES: &[(&str, f32, &[&str])] = &[
             "mahal",
         ],
     ),
-    (
-        "hygiene",
-        10.0,
-        &["dirty", "cockroach", "kotor", "jorok", "kecoa"],
-    ),
+    ("hygiene", 10.0, &["dirty", "cockroach", "kotor", "jorok", "kecoa"]),
     (
         "legal_threat",
         20.0,
@@ -238,18 +229,12 @@ pub struct Scorer {
 
 impl Scorer {
     pub fn new(risk: &RiskConfig) -> Self {
-        let sentiment = SENTIMENT
-            .iter()
-            .map(|(w, v)| (w.to_string(), Term::Sentiment(*v)));
+        let sentiment = SENTIMENT.iter().map(|(w, v)| (w.to_string(), Term::Sentiment(*v)));
         let negators = NEGATORS.iter().map(|w| (w.to_string(), Term::Negator));
         let categories = CATEGORIES
             .iter()
             .enumerate()
-            .flat_map(|(i, (_, _, words))| {
-                words
-                    .iter()
-                    .map(move |w| (w.to_string(), Term::Category(i)))
-            });
+            .flat_map(|(i, (_, _, words))| words.iter().map(move |w| (w.to_string(), Term::Category(i))));
         Scorer {
             terms: PhraseSet::new(sentiment.chain(negators).chain(categories)),
             risk: risk.clone(),
@@ -262,16 +247,16 @@ impl Scorer {
         let mut total = 0.0f32;
         let mut negated_until = 0usize;
         let mut hit = vec![false; CATEGORIES.len()];
-        for (term, span) in self.terms.find(text) {
+        for (term, span) in self
+            .terms
+            .find(text)
+            .flat_map(|(terms, span)| terms.iter().map(move |t| (t, span.clone())))
+        {
             match term {
                 // A negator flips the sentiment words in the next few words.
                 Term::Negator => negated_until = span.end + 24,
                 Term::Sentiment(w) => {
-                    let w = if span.start < negated_until {
-                        -0.75 * w
-                    } else {
-                        *w
-                    };
+                    let w = if span.start < negated_until { -0.75 * w } else { *w };
                     total += w;
                     reasons.push(Reason {
                         source: "lexicon".into(),
@@ -298,12 +283,7 @@ impl Scorer {
             .filter(|(_, h)| **h)
             .map(|(c, _)| c.0.to_owned())
             .collect();
-        let complaint: f32 = CATEGORIES
-            .iter()
-            .zip(&hit)
-            .filter(|(_, h)| **h)
-            .map(|(c, _)| c.1)
-            .sum();
+        let complaint: f32 = CATEGORIES.iter().zip(&hit).filter(|(_, h)| **h).map(|(c, _)| c.1).sum();
         let mut risk = (-sentiment).max(0.0) * 40.0 + complaint;
         if risk > 0.0 {
             let audience = post.author.audience.unwrap_or(0) as f32;
@@ -353,16 +333,10 @@ mod tests {
 
     #[test]
     fn serious_complaint_is_high_with_reasons() {
-        let s = score(
-            "Salah diagnosa, dokter tidak datang, rekam medis tidak diberikan. Saya sangat kecewa. Sebarkan!",
-        );
+        let s =
+            score("Salah diagnosa, dokter tidak datang, rekam medis tidak diberikan. Saya sangat kecewa. Sebarkan!");
         assert!(s.severity >= Severity::High, "{s:?}");
-        for c in [
-            "misdiagnosis",
-            "doctor_absent",
-            "records_access",
-            "viral_call",
-        ] {
+        for c in ["misdiagnosis", "doctor_absent", "records_access", "viral_call"] {
             assert!(
                 s.categories.iter().any(|x| x == c),
                 "{c} missing from {:?}",
@@ -379,9 +353,6 @@ mod tests {
     #[test]
     fn mild_grumble_is_low_or_medium() {
         let s = score("parkirannya sempit, antre lama");
-        assert!(
-            matches!(s.severity, Severity::Low | Severity::Medium),
-            "{s:?}"
-        );
+        assert!(matches!(s.severity, Severity::Low | Severity::Medium), "{s:?}");
     }
 }

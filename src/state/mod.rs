@@ -32,11 +32,7 @@ pub enum StateError {
         source: std::io::Error,
     },
     #[error("state {path}: written by a newer earshot (schema {found}, this one knows {known})")]
-    TooNew {
-        path: PathBuf,
-        found: usize,
-        known: usize,
-    },
+    TooNew { path: PathBuf, found: usize, known: usize },
     #[error("state {path}: stored {what} is not valid JSON: {source}")]
     Corrupt {
         path: PathBuf,
@@ -83,10 +79,8 @@ impl State {
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
         // WAL + NORMAL: a commit survives a process crash; only a power loss
         // may take back the last transactions, never corrupt the file.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
         let applied: usize = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(sql)?;
@@ -98,7 +92,9 @@ impl State {
             });
         }
         for (i, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
-            let tx = conn.transaction().map_err(sql)?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql)?;
             tx.execute_batch(migration).map_err(sql)?;
             tx.pragma_update(None, "user_version", i + 1).map_err(sql)?;
             tx.commit().map_err(sql)?;
@@ -154,9 +150,6 @@ mod tests {
         let state = State::open(&path).unwrap();
         state.conn.pragma_update(None, "user_version", 99).unwrap();
         drop(state);
-        assert!(matches!(
-            State::open(&path),
-            Err(StateError::TooNew { found: 99, .. })
-        ));
+        assert!(matches!(State::open(&path), Err(StateError::TooNew { found: 99, .. })));
     }
 }

@@ -2,7 +2,7 @@
 //! delivered (with the sink's resume point) once the sink confirmed them.
 
 use super::{Result, State, now};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRow {
@@ -45,23 +45,19 @@ impl State {
 
     /// Marks rows delivered and, in the same transaction, stores the sink's
     /// resume point when it keeps one.
-    pub fn mark_delivered(
-        &mut self,
-        sink: &str,
-        seqs: &[i64],
-        position: Option<&str>,
-    ) -> Result<()> {
+    pub fn mark_delivered(&mut self, sink: &str, seqs: &[i64], position: Option<&str>) -> Result<()> {
         let path = self.path.clone();
         let err = |source| super::StateError::Sqlite {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
         {
             let mut stmt = tx
-                .prepare_cached(
-                    "UPDATE outbox SET delivered_at = ?1, attempts = attempts + 1 WHERE seq = ?2",
-                )
+                .prepare_cached("UPDATE outbox SET delivered_at = ?1, attempts = attempts + 1 WHERE seq = ?2")
                 .map_err(err)?;
             let at = now();
             for seq in seqs {
@@ -93,11 +89,7 @@ impl State {
 
     pub fn sink_position(&self, sink: &str) -> Result<Option<String>> {
         self.conn
-            .query_row(
-                "SELECT position FROM sink_state WHERE sink = ?1",
-                [sink],
-                |r| r.get(0),
-            )
+            .query_row("SELECT position FROM sink_state WHERE sink = ?1", [sink], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))
     }
@@ -123,9 +115,7 @@ mod tests {
             ["inc-1#1", "inc-2#1"]
         );
         state.record_failure(&[rows[0].seq], "disk full").unwrap();
-        state
-            .mark_delivered("file", &[rows[0].seq], Some("120"))
-            .unwrap();
+        state.mark_delivered("file", &[rows[0].seq], Some("120")).unwrap();
         assert_eq!(state.pending_count("file").unwrap(), 1);
         assert_eq!(state.pending_count("console").unwrap(), 1);
         assert_eq!(state.sink_position("file").unwrap().as_deref(), Some("120"));

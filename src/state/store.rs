@@ -3,7 +3,7 @@
 
 use super::{Result, State, StateError, now};
 use crate::model::{Incident, Ticket};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 /// One open transaction of the committer.
 pub struct Writer<'s> {
@@ -14,19 +14,18 @@ pub struct Writer<'s> {
 impl State {
     pub fn cursor(&self, source: &str) -> Result<Option<String>> {
         self.conn
-            .query_row(
-                "SELECT position FROM cursors WHERE source = ?1",
-                [source],
-                |r| r.get(0),
-            )
+            .query_row("SELECT position FROM cursors WHERE source = ?1", [source], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))
     }
 
     pub fn writer(&mut self) -> Result<Writer<'_>> {
+        // IMMEDIATE: take the write lock up front. A deferred transaction
+        // that reads, then writes after another connection committed, fails
+        // at once with SQLITE_BUSY, whatever the busy timeout.
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|source| StateError::Sqlite {
                 path: self.path.clone(),
                 source,
@@ -76,9 +75,7 @@ impl Writer<'_> {
     pub fn incident(&self, id: &str) -> Result<Option<Incident>> {
         let body: Option<String> = self
             .tx
-            .query_row("SELECT body FROM incidents WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT body FROM incidents WHERE id = ?1", [id], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))?;
         body.map(|b| {
@@ -151,9 +148,7 @@ impl Writer<'_> {
 
     pub fn commit(self) -> Result<()> {
         let path = self.state_path.to_path_buf();
-        self.tx
-            .commit()
-            .map_err(|source| StateError::Sqlite { path, source })
+        self.tx.commit().map_err(|source| StateError::Sqlite { path, source })
     }
 }
 

@@ -1,0 +1,130 @@
+//! The command line as a user meets it: exit codes, config errors, metrics.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+#[test]
+fn config_check_reports_every_error_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[providers]]\nid = \"x\"\nnmes = [\"X\"]\n\n[[sinks]]\ntype = \"kafkaa\"\n",
+    )
+    .unwrap();
+    let out = earshot().args(["config", "check"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:3:1: error: unknown field `nmes`"), "{err}");
+    assert!(err.contains("bad.toml:6:8: error: unknown sink type `kafkaa`"), "{err}");
+    assert!(err.contains("hint: one of: console, jsonl, sqlite"), "{err}");
+}
+
+#[test]
+fn config_check_accepts_the_shipped_config_and_a_providers_only_file() {
+    let out = earshot()
+        .current_dir(repo())
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("config/earshot.toml: ok"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[[providers]]\nid = \"x\"\nnames = [\"X Hospital\"]\n",
+    )
+    .unwrap();
+    let out = earshot()
+        .current_dir(dir.path())
+        .args(["config", "check", "p.toml"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+}
+
+#[test]
+fn run_without_sources_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[[providers]]\nid = \"x\"\nnames = [\"X\"]\n",
+    )
+    .unwrap();
+    let out = earshot()
+        .current_dir(dir.path())
+        .args(["run", "--config", "p.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no sources to read"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_version_works() {
+    assert_eq!(earshot().arg("frobnicate").output().unwrap().status.code(), Some(2));
+    let out = earshot().arg("--version").output().unwrap();
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("earshot "));
+}
+
+#[test]
+fn missing_replay_input_names_the_source_and_place() {
+    let w = Workdir::new(std::path::Path::new("/nonexistent/stream.jsonl"), 0.0, "");
+    let out = w.run();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("earshot.toml:14:1: error: source `demo`: /nonexistent/stream.jsonl does not exist"),
+        "{err}"
+    );
+}
+
+fn get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[test]
+fn metrics_and_healthz_are_served_while_running() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let w = Workdir::new(
+        &repo().join("fixtures/demo"),
+        40.0,
+        &format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    let mut child = w.spawn();
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(50));
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            std::thread::sleep(Duration::from_millis(900));
+            metrics = get(port, "/metrics");
+            break;
+        }
+    }
+    let health = get(port, "/healthz");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        metrics.contains("earshot_posts_received_total{source=\"demo\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("earshot_stage_seconds_bucket{stage=\"language\""),
+        "{metrics}"
+    );
+    assert!(metrics.contains("earshot_posts_dropped_total{reason="), "{metrics}");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains("\"tickets-file\":\"ok\""), "{health}");
+}

@@ -1,0 +1,143 @@
+//! Helpers for tests that run the real `earshot` binary.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn earshot() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_earshot"));
+    c.env("RUST_LOG", "warn").env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// A throw-away working directory with a config that replays `input`.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new(input: &Path, rate: f64, extra: &str) -> Workdir {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            r##"
+[[providers]]
+id = "rs-harapan-sehat"
+names = ["RS Harapan Sehat", "Rumah Sakit Harapan Sehat", "Harapan Sehat Hospital", "RSHS Jakarta"]
+handles = ["@rsharapansehat", "@rs_harapansehat"]
+hashtags = ["#rsharapansehat", "#harapansehat"]
+
+[[providers]]
+id = "klinik-medika-utama"
+names = ["Klinik Medika Utama", "Medika Utama Clinic"]
+handles = ["@medikautama"]
+hashtags = ["#medikautama"]
+
+[[sources]]
+type = "replay"
+name = "demo"
+path = "{input}"
+rate = {rate}
+
+[[sinks]]
+type = "jsonl"
+name = "tickets-file"
+path = "{out}"
+
+[[sinks]]
+type = "jsonl"
+name = "alerts-file"
+path = "{alerts}"
+records = "alerts"
+
+[state]
+path = "{state}"
+{extra}
+"##,
+            input = input.display(),
+            out = dir.path().join("tickets.jsonl").display(),
+            alerts = dir.path().join("alerts.jsonl").display(),
+            state = dir.path().join("state.db").display(),
+        );
+        std::fs::write(dir.path().join("earshot.toml"), config).unwrap();
+        Workdir { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("earshot.toml")
+    }
+
+    pub fn run(&self) -> Output {
+        earshot()
+            .arg("run")
+            .arg("--config")
+            .arg(self.config())
+            .output()
+            .unwrap()
+    }
+
+    pub fn spawn(&self) -> Child {
+        earshot()
+            .arg("run")
+            .arg("--config")
+            .arg(self.config())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Ticket versions in the state file, via `earshot tickets list --json`.
+    pub fn tickets(&self) -> Vec<Value> {
+        let out = earshot()
+            .args(["tickets", "list", "--json", "--limit", "1000000", "--config"])
+            .arg(self.config())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        lines(&String::from_utf8(out.stdout).unwrap())
+    }
+
+    pub fn jsonl(&self, name: &str) -> Vec<Value> {
+        match std::fs::read_to_string(self.dir.path().join(name)) {
+            Ok(text) => lines(&text),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+pub fn lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// (ticket_id, version) of each ticket, sorted.
+pub fn keys(tickets: &[Value]) -> Vec<(String, u64)> {
+    let mut k: Vec<_> = tickets
+        .iter()
+        .map(|t| {
+            (
+                t["ticket_id"].as_str().unwrap().to_owned(),
+                t["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    k.sort();
+    k
+}
+
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
