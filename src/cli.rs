@@ -45,6 +45,31 @@ pub enum Command {
     /// Inspect the tickets in the state file.
     #[command(subcommand)]
     Tickets(TicketsCommand),
+    /// Accuracy figures over labelled data (e.g. ../shared/data).
+    Eval {
+        /// Folder with smsa/, nusax/ and nhs/.
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// One JSON object per figure.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build lexicons from labelled data.
+    #[command(subcommand)]
+    Lexicon(LexiconCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LexiconCommand {
+    /// Learn the Indonesian lexicon's weights from SmSA and NusaX train.
+    Learn {
+        /// Folder with smsa/train.tsv and nusax/indonesian/train.csv.
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// Where to write it; rebuild earshot afterwards to build it in.
+        #[arg(long, default_value = "rules/lexicons/id-learned.tsv")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +107,8 @@ pub enum CliError {
     State(#[from] crate::state::StateError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Data(#[from] crate::eval::DataError),
 }
 
 impl CliError {
@@ -202,4 +229,40 @@ fn tickets_table(tickets: &[Ticket]) -> String {
     }
     out.push_str(&format!("{} ticket version(s)\n", tickets.len()));
     out
+}
+
+pub fn eval(data: PathBuf, json: bool) -> Result<String, CliError> {
+    let model = crate::sentiment::SentimentModel::builtin();
+    let figures = crate::eval::figures(&data, |text, lang| model.analyze(text, Some(lang)).score)?;
+    let mut out = String::new();
+    for f in figures {
+        if json {
+            out.push_str(&serde_json::to_string(&f).expect("figures serialize"));
+            out.push('\n');
+        } else {
+            out.push_str(&format!("{:<34} {:>7.4}   (n = {})\n", f.name, f.value, f.n));
+        }
+    }
+    Ok(out)
+}
+
+pub fn lexicon_learn(data: PathBuf, out: PathBuf) -> Result<String, CliError> {
+    let mut examples = crate::eval::smsa(&data.join("smsa/train.tsv"))?;
+    let nusax = crate::eval::nusax(&data.join("nusax/indonesian/train.csv"))?;
+    let n_smsa = examples.len();
+    examples.extend(nusax.into_iter().map(|(_, e)| e));
+    let model = crate::sentiment::SentimentModel::builtin();
+    let provenance = format!(
+        "learned from IndoNLU SmSA train ({n_smsa} rows, Apache-2.0) and NusaX-senti Indonesian train ({} rows, CC BY-SA 4.0)",
+        examples.len() - n_smsa
+    );
+    let opts = crate::sentiment::learn::Options::default();
+    let text = crate::sentiment::learn::learn(&examples, &model, &opts, &provenance);
+    std::fs::write(&out, &text)?;
+    Ok(format!(
+        "{}: {} terms from {} examples; rebuild earshot to build them in\n",
+        out.display(),
+        text.lines().filter(|l| !l.starts_with('#')).count() - 1,
+        examples.len()
+    ))
 }

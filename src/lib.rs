@@ -25,9 +25,11 @@
 pub mod cli;
 pub mod commit;
 pub mod config;
+pub mod eval;
 pub mod metrics;
 pub mod model;
 pub mod post;
+pub mod sentiment;
 pub mod sinks;
 pub mod sources;
 pub mod stages;

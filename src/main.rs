@@ -1,5 +1,5 @@
 use clap::Parser;
-use earshot::cli::{self, Cli, Command, ConfigCommand, LogFormat, TicketsCommand};
+use earshot::cli::{self, Cli, Command, ConfigCommand, LexiconCommand, LogFormat, TicketsCommand};
 use std::process::ExitCode;
 
 fn init_logging(format: LogFormat) {
@@ -21,6 +21,10 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check { file }) => cli::config_check(file).map(|msg| println!("{msg}")),
         Command::Tickets(TicketsCommand::List { config, json, limit }) => {
             cli::tickets_list(config, json, limit).map(|out| print!("{out}"))
+        }
+        Command::Eval { data, json } => cli::eval(data, json).map(|out| print!("{out}")),
+        Command::Lexicon(LexiconCommand::Learn { data, out }) => {
+            cli::lexicon_learn(data, out).map(|msg| print!("{msg}"))
         }
         Command::Run { config } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(cli::run(config)),
