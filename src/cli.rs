@@ -45,6 +45,20 @@ pub enum Command {
     /// Inspect the tickets in the state file.
     #[command(subcommand)]
     Tickets(TicketsCommand),
+    /// Score posts: JSON lines on stdin → one JSON line each on stdout; or
+    /// score the TEXT arguments (with --explain: a readable breakdown).
+    Score {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Add the reasons: rules, lexicon terms, reach, floors.
+        #[arg(long)]
+        explain: bool,
+        /// Texts to score instead of reading stdin.
+        text: Vec<String>,
+    },
+    /// Check and test rule packs.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Accuracy figures over labelled data (e.g. ../shared/data).
     Eval {
         /// Folder with smsa/, nusax/ and nhs/.
@@ -57,6 +71,20 @@ pub enum Command {
     /// Build lexicons from labelled data.
     #[command(subcommand)]
     Lexicon(LexiconCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Report every problem in the packs at file:line:col (exit 2 if any).
+    Check {
+        /// Directory of *.toml packs (default: ./rules, else the built-in packs).
+        dir: Option<PathBuf>,
+    },
+    /// Run every rule's embedded tests, expected against got (exit 1 if any fails).
+    Test {
+        /// Directory of *.toml packs (default: ./rules, else the built-in packs).
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,12 +137,15 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Data(#[from] crate::eval::DataError),
+    #[error("{0}")]
+    RulesFailed(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Config(_) => 2,
+            CliError::Run(crate::topology::RunError::Rules(_)) => 2,
             _ => 1,
         }
     }
@@ -233,7 +264,12 @@ fn tickets_table(tickets: &[Ticket]) -> String {
 
 pub fn eval(data: PathBuf, json: bool) -> Result<String, CliError> {
     let model = crate::sentiment::SentimentModel::builtin();
-    let figures = crate::eval::figures(&data, |text, lang| model.analyze(text, Some(lang)).score)?;
+    let language = crate::stages::language::Language::new(&["en".into(), "id".into()]);
+    let figures = crate::eval::figures(
+        &data,
+        |text, lang| model.analyze(text, Some(lang)).score,
+        |text| language.identify(&crate::text::fold(text)),
+    )?;
     let mut out = String::new();
     for f in figures {
         if json {
@@ -265,4 +301,54 @@ pub fn lexicon_learn(data: PathBuf, out: PathBuf) -> Result<String, CliError> {
         text.lines().filter(|l| !l.starts_with('#')).count() - 1,
         examples.len()
     ))
+}
+
+fn rules_at(dir: Option<PathBuf>) -> Result<crate::rules::Rules, CliError> {
+    let source = match dir {
+        Some(d) => crate::config::RulesSource::Dir(d),
+        None => crate::config::ScoringConfig::default().rules_source(),
+    };
+    Ok(crate::scoring::load_rules(&source)?)
+}
+
+pub fn rules_check(dir: Option<PathBuf>) -> Result<String, CliError> {
+    let rules = rules_at(dir)?;
+    Ok(format!("{}: ok ({} rules)\n", rules.origin, rules.rules.len()))
+}
+
+pub fn rules_test(dir: Option<PathBuf>) -> Result<String, CliError> {
+    let rules = rules_at(dir)?;
+    let report = crate::rules::testing::run(&rules);
+    if report.failures.is_empty() {
+        Ok(format!("{}: {report}\n", rules.origin))
+    } else {
+        Err(CliError::RulesFailed(format!("{}: {report}", rules.origin)))
+    }
+}
+
+pub fn score(config: Option<PathBuf>, explain: bool, text: Vec<String>) -> Result<(), CliError> {
+    let config = Config::load(config.as_deref())?;
+    let engine = crate::scoring::Engine::from_config(&config)?;
+    let scorer = crate::score_cmd::Scorer::new(&config, engine);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if text.is_empty() {
+        let stdin = std::io::stdin();
+        crate::score_cmd::run(&scorer, explain, stdin.lock(), out)?;
+        return Ok(());
+    }
+    use std::io::Write;
+    for (i, t) in text.iter().enumerate() {
+        if explain {
+            write!(out, "{}", crate::score_cmd::explain(&scorer, t))?;
+        } else {
+            let mut line = Vec::new();
+            let json = serde_json::json!({"id": (i + 1).to_string(), "text": t}).to_string();
+            crate::score_cmd::line(&scorer, json.as_bytes(), i + 1, false, &mut line);
+            out.write_all(&line)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }

@@ -4,15 +4,15 @@
 //! one mistake does not hide the next: `earshot config check` reports all of
 //! them at once, each at file:line:col with a hint.
 
+use crate::diag::{Item, Source};
 use crate::model::Severity;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::{DeTable, DeValue};
 
 /// The embedded default: the same text as `config/earshot.toml`.
 pub const BUILTIN: &str = include_str!("../config/earshot.toml");
@@ -31,6 +31,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub pipeline: PipelineConfig,
     pub risk: RiskConfig,
+    pub scoring: ScoringConfig,
     pub incidents: PolicyConfig,
     pub tickets: PolicyConfig,
     pub alerts: PolicyConfig,
@@ -187,6 +188,43 @@ impl Default for PipelineConfig {
     }
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// A directory of rule packs (`*.toml`). Unset: `./rules` when it holds
+    /// packs, else the packs built into the binary.
+    pub rules: Option<PathBuf>,
+}
+
+/// Where the rule packs come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RulesSource {
+    Builtin,
+    Dir(PathBuf),
+}
+
+impl ScoringConfig {
+    pub fn rules_source(&self) -> RulesSource {
+        match &self.rules {
+            Some(dir) => RulesSource::Dir(dir.clone()),
+            None => {
+                let local = Path::new("rules");
+                let has_packs = std::fs::read_dir(local)
+                    .map(|d| {
+                        d.filter_map(|e| e.ok())
+                            .any(|e| e.path().extension().is_some_and(|x| x == "toml"))
+                    })
+                    .unwrap_or(false);
+                if has_packs {
+                    RulesSource::Dir(local.to_path_buf())
+                } else {
+                    RulesSource::Builtin
+                }
+            }
+        }
+    }
+}
+
 /// Risk (0–100) at which each severity starts.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -236,57 +274,7 @@ impl PolicyConfig {
     }
 }
 
-/// A place in a config file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    pub file: String,
-    pub line: usize,
-    pub col: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.col)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigError {
-    pub at: Option<Location>,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(at) = &self.at {
-            write!(f, "{at}: ")?;
-        }
-        write!(f, "error: {}", self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Every problem found in one config, in file order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
+pub use crate::diag::{Diagnostic as ConfigError, Diagnostics as ConfigErrors, Location};
 
 impl Config {
     /// `--config FILE`, else `./config/earshot.toml` when present, else the
@@ -310,17 +298,10 @@ impl Config {
 
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
         let mut p = Parser {
-            text,
-            origin,
-            errors: Vec::new(),
+            src: Source::new(text, origin),
         };
         let config = p.config();
-        if p.errors.is_empty() {
-            Ok(config)
-        } else {
-            p.errors.sort_by_key(|e| e.at.as_ref().map(|l| (l.line, l.col)));
-            Err(ConfigErrors(p.errors))
-        }
+        p.src.finish().map(|()| config)
     }
 
     /// Checks that need the file system: sources' input paths exist.
@@ -373,33 +354,21 @@ struct RawProvider {
 }
 
 struct Parser<'a> {
-    text: &'a str,
-    origin: &'a str,
-    errors: Vec<ConfigError>,
+    src: Source<'a>,
 }
-
-type Item<'i> = Spanned<DeValue<'i>>;
 
 impl<'a> Parser<'a> {
     fn location(&self, offset: usize) -> Location {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Location {
-            file: self.origin.to_owned(),
-            line,
-            col,
-        }
+        self.src.location(offset)
     }
 
     fn error(&mut self, span: Option<Range<usize>>, message: String, hint: Option<String>) {
-        let at = span.map(|s| self.location(s.start));
-        self.errors.push(ConfigError { at, message, hint });
+        self.src.error(span, message, hint);
     }
 
     fn config(&mut self) -> Config {
         let mut config = Config {
-            origin: self.origin.to_owned(),
+            origin: self.src.origin.to_owned(),
             providers: Vec::new(),
             sources: Vec::new(),
             sinks: Vec::new(),
@@ -407,11 +376,12 @@ impl<'a> Parser<'a> {
             metrics: MetricsConfig::default(),
             pipeline: PipelineConfig::default(),
             risk: RiskConfig::default(),
+            scoring: ScoringConfig::default(),
             incidents: PolicyConfig::at(Severity::Low),
             tickets: PolicyConfig::at(Severity::Medium),
             alerts: PolicyConfig::at(Severity::High),
         };
-        let root = match DeTable::parse(self.text) {
+        let root = match DeTable::parse(self.src.text) {
             Ok(root) => root.into_inner(),
             Err(e) => {
                 self.error(e.span(), e.message().to_owned(), None);
@@ -462,6 +432,7 @@ impl<'a> Parser<'a> {
                 "metrics" => set(&mut config.metrics, self.section(value)),
                 "pipeline" => set(&mut config.pipeline, self.section(value)),
                 "risk" => set(&mut config.risk, self.section(value)),
+                "scoring" => set(&mut config.scoring, self.section(value)),
                 "incidents" => set(&mut config.incidents, self.section(value)),
                 "tickets" => set(&mut config.tickets, self.section(value)),
                 "alerts" => set(&mut config.alerts, self.section(value)),
@@ -485,34 +456,12 @@ impl<'a> Parser<'a> {
         config
     }
 
-    /// The tables of a `[[name]]` array.
     fn entries<'i>(&mut self, value: Item<'i>, name: &str) -> Vec<Item<'i>> {
-        let span = value.span();
-        match value.into_inner() {
-            DeValue::Array(items) => items.into_iter().collect(),
-            _ => {
-                self.error(
-                    Some(span),
-                    format!("`{name}` must be an array of tables"),
-                    Some(format!("write each entry as a [[{name}]] table")),
-                );
-                Vec::new()
-            }
-        }
+        self.src.entries(value, name)
     }
 
     fn section<T: DeserializeOwned>(&mut self, value: Item<'_>) -> Option<T> {
-        match T::deserialize(ValueDeserializer::from(value)) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let hint = e
-                    .message()
-                    .contains("unknown field")
-                    .then(|| "check the spelling; config/earshot.toml documents every option".to_owned());
-                self.error(e.span(), e.message().trim().to_owned(), hint);
-                None
-            }
-        }
+        self.src.value(value)
     }
 
     fn provider(&mut self, item: Item<'_>) -> Option<Provider> {
@@ -608,7 +557,7 @@ impl<'a> Parser<'a> {
         let mut seen = std::collections::HashMap::new();
         for p in &config.providers {
             if seen.insert(p.id.clone(), ()).is_some() {
-                self.errors.push(ConfigError {
+                self.src.errors.push(ConfigError {
                     at: None,
                     message: format!("provider id `{}` is used twice", p.id),
                     hint: Some("provider ids name incidents and tickets: keep them unique".into()),
@@ -625,7 +574,7 @@ impl<'a> Parser<'a> {
             let mut seen = std::collections::HashSet::new();
             for (name, at) in names {
                 if !seen.insert(name) {
-                    self.errors.push(ConfigError {
+                    self.src.errors.push(ConfigError {
                         at: Some(at.clone()),
                         message: format!("two {what}s are named `{name}`"),
                         hint: Some(format!(
@@ -638,7 +587,7 @@ impl<'a> Parser<'a> {
         }
         let r = &config.risk;
         if !(0.0 <= r.low && r.low <= r.medium && r.medium <= r.high && r.high <= r.critical && r.critical <= 100.0) {
-            self.errors.push(ConfigError {
+            self.src.errors.push(ConfigError {
                 at: None,
                 message: "[risk] thresholds must rise: 0 ≤ low ≤ medium ≤ high ≤ critical ≤ 100".into(),
                 hint: None,
@@ -646,7 +595,7 @@ impl<'a> Parser<'a> {
         }
         let p = &config.pipeline;
         if p.channel_capacity == 0 || p.batch_size == 0 || p.max_text_bytes == 0 {
-            self.errors.push(ConfigError {
+            self.src.errors.push(ConfigError {
                 at: None,
                 message: "[pipeline] channel_capacity, batch_size and max_text_bytes must be above 0".into(),
                 hint: None,
@@ -654,7 +603,7 @@ impl<'a> Parser<'a> {
         }
         for lang in &p.languages {
             if crate::stages::language::whatlang_code(lang).is_none() {
-                self.errors.push(ConfigError {
+                self.src.errors.push(ConfigError {
                     at: None,
                     message: format!("[pipeline] languages: unknown language code `{lang}`"),
                     hint: Some("use ISO 639-1 codes such as \"en\" and \"id\"".into()),
@@ -664,7 +613,7 @@ impl<'a> Parser<'a> {
         for s in &config.sources {
             let SourceKind::Replay(r) = &s.kind;
             if !(r.rate >= 0.0 && r.rate.is_finite()) {
-                self.errors.push(ConfigError {
+                self.src.errors.push(ConfigError {
                     at: Some(s.at.clone()),
                     message: format!("source `{}`: rate must be 0 or a positive number", s.name),
                     hint: None,

@@ -128,8 +128,13 @@ pub struct Figure {
     pub n: usize,
 }
 
-/// Every figure over `data`, scoring each text with `sentiment(text, lang)`.
-pub fn figures(data: &Path, sentiment: impl Fn(&str, &str) -> f32) -> Result<Vec<Figure>, DataError> {
+/// Every figure over `data`, scoring each text with `sentiment(text, lang)`
+/// and identifying its language with `detect(text)`.
+pub fn figures(
+    data: &Path,
+    sentiment: impl Fn(&str, &str) -> f32,
+    detect: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<Figure>, DataError> {
     let mut out = Vec::new();
     let f1 = |examples: &[Example], lang: &str| {
         let gold: Vec<usize> = examples.iter().map(|e| e.label).collect();
@@ -170,6 +175,19 @@ pub fn figures(data: &Path, sentiment: impl Fn(&str, &str) -> f32) -> Result<Vec
         name: "NusaX id/en agreement".into(),
         value: agree as f64 / pairs.max(1) as f64,
         n: pairs,
+    });
+    let mut right = 0;
+    let mut total = 0;
+    for (examples, lang) in [(&smsa_valid, "id"), (&id_examples, "id"), (&en_examples, "en")] {
+        for e in examples.iter() {
+            total += 1;
+            right += usize::from(detect(&e.text).as_deref() == Some(lang));
+        }
+    }
+    out.push(Figure {
+        name: "Language identification accuracy".into(),
+        value: right as f64 / total.max(1) as f64,
+        n: total,
     });
     let nhs = nhs(&data.join("nhs/v6framework_230831.csv"))?;
     // Ratings run from 1 (very positive) to 5 (very negative): flip them so

@@ -25,10 +25,14 @@
 pub mod cli;
 pub mod commit;
 pub mod config;
+pub mod diag;
 pub mod eval;
 pub mod metrics;
 pub mod model;
 pub mod post;
+pub mod rules;
+pub mod score_cmd;
+pub mod scoring;
 pub mod sentiment;
 pub mod sinks;
 pub mod sources;

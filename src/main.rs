@@ -1,5 +1,5 @@
 use clap::Parser;
-use earshot::cli::{self, Cli, Command, ConfigCommand, LexiconCommand, LogFormat, TicketsCommand};
+use earshot::cli::{self, Cli, Command, ConfigCommand, LexiconCommand, LogFormat, RulesCommand, TicketsCommand};
 use std::process::ExitCode;
 
 fn init_logging(format: LogFormat) {
@@ -22,6 +22,9 @@ fn main() -> ExitCode {
         Command::Tickets(TicketsCommand::List { config, json, limit }) => {
             cli::tickets_list(config, json, limit).map(|out| print!("{out}"))
         }
+        Command::Score { config, explain, text } => cli::score(config, explain, text),
+        Command::Rules(RulesCommand::Check { dir }) => cli::rules_check(dir).map(|out| print!("{out}")),
+        Command::Rules(RulesCommand::Test { dir }) => cli::rules_test(dir).map(|out| print!("{out}")),
         Command::Eval { data, json } => cli::eval(data, json).map(|out| print!("{out}")),
         Command::Lexicon(LexiconCommand::Learn { data, out }) => {
             cli::lexicon_learn(data, out).map(|msg| print!("{msg}"))

@@ -69,12 +69,17 @@ impl FromStr for Severity {
 /// Why a score is what it is: one line an operator can check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
-    /// What produced it: a lexicon, a rule id, the reach modifier, ...
-    pub source: String,
+    /// `sentiment`, `lexicon`, `rule`, `reach` or `floor` (a rule's severity floor).
+    pub kind: String,
+    /// The rule id, the lexicon's name, or the sentiment model.
+    pub id: String,
+    /// The rule's version, for rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
     /// The words or span that triggered it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub matched: String,
-    /// Its contribution (sentiment units or risk points).
+    /// Its contribution: risk points (sentiment, rule, reach) or valence (lexicon).
     pub weight: f32,
 }
 

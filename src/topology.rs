@@ -14,10 +14,14 @@ use crate::commit::{Committer, Processed};
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
 use crate::post::Envelope;
+use crate::scoring::Engine;
 use crate::sinks::{self, Delivery};
 use crate::sources::{self, SourceContext};
+use crate::stages::score::Scorer;
 use crate::stages::{Outcome, Stages};
 use crate::state::State;
+use arc_swap::ArcSwap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -31,6 +35,8 @@ pub enum RunError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Rules(#[from] crate::diag::Diagnostics),
     #[error("{0} component(s) failed; see the errors above")]
     Failed(usize),
 }
@@ -69,7 +75,8 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
     }
     drop(post_tx);
 
-    let stages = Stages::new(&config);
+    let engine = Arc::new(ArcSwap::from_pointee(Engine::from_config(&config)?));
+    let stages = Stages::new(&config, Scorer::new(engine.clone()));
     let stage_metrics = metrics.clone();
     let stages_task = tokio::task::spawn_blocking(move || {
         while let Some(envelope) = post_rx.blocking_recv() {

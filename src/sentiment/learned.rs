@@ -27,18 +27,17 @@ pub const ENGLISH_SCALE: f32 = 0.25;
 const NEGATORS: &[&str] = &["tidak", "bukan", "belum", "jangan", "kurang", "not", "never", "no"];
 
 pub struct Learned {
-    weights: FxHashMap<String, [f32; 3]>,
+    /// Word → id; unigram weights by id (zero for words seen only in pairs).
+    words: FxHashMap<String, u32>,
+    unigrams: Vec<[f32; 3]>,
+    /// Word pair (first id << 32 | second id) → weights.
+    bigrams: FxHashMap<u64, [f32; 3]>,
     bias: [f32; 3],
     seed: FxHashMap<String, f32>,
 }
 
-/// What the model makes of one text.
-pub struct Features {
-    pub words: Vec<String>,
-    /// Unigrams and bigrams, each once.
-    pub terms: Vec<String>,
-    /// Seed and English valences, as (term, valence, source).
-    pub priors: Vec<(String, f32, &'static str)>,
+fn pair(a: u32, b: u32) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
 }
 
 /// Unigrams and bigrams of the normalized words, each once.
@@ -107,66 +106,99 @@ pub fn sentiment(p: [f32; 3]) -> f32 {
 
 impl Learned {
     pub fn new(learned: &str, seed: &str) -> Learned {
-        let mut weights = FxHashMap::default();
-        let mut bias = [0.0; 3];
+        let mut model = Learned {
+            words: FxHashMap::default(),
+            unigrams: Vec::new(),
+            bigrams: FxHashMap::default(),
+            bias: [0.0; 3],
+            seed: lexicon_map(seed),
+        };
         for line in learned.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
             let mut cols = line.split('\t');
             let term = cols.next().unwrap_or_default();
             let w: Vec<f32> = cols.filter_map(|c| c.trim().parse().ok()).collect();
-            if let [n, u, p] = w[..] {
-                if term == BIAS {
-                    bias = [n, u, p];
-                } else {
-                    weights.insert(term.to_owned(), [n, u, p]);
+            let [n, u, p] = w[..] else { continue };
+            match term.split_once(' ') {
+                _ if term == BIAS => model.bias = [n, u, p],
+                Some((a, b)) => {
+                    let key = pair(model.id(a), model.id(b));
+                    model.bigrams.insert(key, [n, u, p]);
+                }
+                None => {
+                    let id = model.id(term) as usize;
+                    model.unigrams[id] = [n, u, p];
                 }
             }
         }
-        Learned {
-            weights,
-            bias,
-            seed: lexicon_map(seed),
+        model
+    }
+
+    fn id(&mut self, word: &str) -> u32 {
+        if let Some(id) = self.words.get(word) {
+            return *id;
         }
+        let id = self.unigrams.len() as u32;
+        self.words.insert(word.to_owned(), id);
+        self.unigrams.push([0.0; 3]);
+        id
     }
 
     pub fn seed(&self) -> &FxHashMap<String, f32> {
         &self.seed
     }
 
-    pub fn knows(&self, term: &str) -> bool {
-        self.weights.contains_key(term)
-    }
-
-    pub fn features(&self, text: &str, english: &Vader) -> Features {
-        let mut words = Vec::new();
-        tokens::words(text, &mut words);
-        let terms = terms(&words);
-        let priors = priors(&words, &self.seed, english, |w| self.knows(w));
-        Features { words, terms, priors }
+    /// Whether the learned lexicon has weights for this word on its own.
+    pub fn knows(&self, word: &str) -> bool {
+        self.words
+            .get(word)
+            .is_some_and(|id| self.unigrams[*id as usize] != [0.0; 3])
     }
 
     pub fn score(&self, text: &str, english: &Vader, hits: &mut Vec<TermHit>) -> f32 {
-        let f = self.features(text, english);
+        let mut words = Vec::new();
+        tokens::words(text, &mut words);
+        let ids: Vec<Option<u32>> = words.iter().map(|w| self.words.get(w.as_str()).copied()).collect();
+        // Each unigram and bigram once, as in training.
+        let mut keys: Vec<(u64, usize)> = Vec::with_capacity(ids.len() * 2);
+        for (i, id) in ids.iter().enumerate() {
+            if let Some(id) = id {
+                keys.push((u64::from(*id) | (1 << 63), i));
+            }
+            if let (Some(a), Some(Some(b))) = (id, ids.get(i + 1)) {
+                keys.push((pair(*a, *b), i));
+            }
+        }
+        keys.sort_unstable_by_key(|k| k.0);
+        keys.dedup_by_key(|k| k.0);
         let mut logits = self.bias;
-        let prior = prior_logits(&f.priors);
+        for (key, i) in keys {
+            let (w, term) = if key >> 63 == 1 {
+                (Some(&self.unigrams[(key & 0xffff_ffff) as usize]), None)
+            } else {
+                (self.bigrams.get(&key), Some(i))
+            };
+            let Some(w) = w else { continue };
+            for k in 0..3 {
+                logits[k] += w[k];
+            }
+            let valence = w[POS] - w[NEG];
+            if valence.abs() >= 0.25 {
+                hits.push(TermHit {
+                    term: match term {
+                        Some(i) => format!("{} {}", words[i], words[i + 1]),
+                        None => words[i].clone(),
+                    },
+                    weight: valence,
+                    lexicon: "id-learned",
+                });
+            }
+        }
+        let priors = priors(&words, &self.seed, english, |w| self.knows(w));
+        let prior = prior_logits(&priors);
         for k in 0..3 {
             logits[k] += prior[k];
         }
-        for term in &f.terms {
-            if let Some(w) = self.weights.get(term) {
-                for k in 0..3 {
-                    logits[k] += w[k];
-                }
-                let valence = w[POS] - w[NEG];
-                if valence.abs() >= 0.25 {
-                    hits.push(TermHit {
-                        term: term.clone(),
-                        weight: valence,
-                        lexicon: "id-learned",
-                    });
-                }
-            }
-        }
-        for (term, v, source) in f.priors {
+        for (term, v, source) in priors {
             hits.push(TermHit {
                 term,
                 weight: v,

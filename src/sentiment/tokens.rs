@@ -80,8 +80,11 @@ const SLANG: &[(&str, &str)] = &[
     ("pelayananya", "pelayanannya"),
 ];
 
+static STANDARD: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, &'static str>> =
+    std::sync::LazyLock::new(|| SLANG.iter().copied().collect());
+
 pub fn standard(word: &str) -> &str {
-    SLANG.iter().find(|(w, _)| *w == word).map_or(word, |(_, s)| s)
+    STANDARD.get(word).copied().unwrap_or(word)
 }
 
 /// Collapse runs of three or more of one letter to one.
@@ -109,7 +112,11 @@ pub fn words(text: &str, out: &mut Vec<String>) {
         if raw.is_empty() {
             continue;
         }
-        let mut w = raw.to_lowercase();
+        let mut w = if raw.bytes().any(|b| b.is_ascii_uppercase()) || !raw.is_ascii() {
+            raw.to_lowercase()
+        } else {
+            raw.to_owned()
+        };
         if w.len() > 1 && w.ends_with('2') && w[..w.len() - 1].chars().all(char::is_alphabetic) {
             w.pop();
         }

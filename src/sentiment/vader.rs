@@ -9,7 +9,7 @@
 //! mix the languages ("pelayanannya not good banget").
 
 use super::{TermHit, lexicon_map};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 const B_INCR: f32 = 0.293;
 const B_DECR: f32 = -0.293;
@@ -225,6 +225,7 @@ pub struct Vader {
     emoji: FxHashMap<char, String>,
     boosters: FxHashMap<&'static str, f32>,
     special: FxHashMap<&'static str, f32>,
+    negate: FxHashSet<&'static str>,
 }
 
 /// One token as VADER sees it: the original (for ALL CAPS) and lowercase.
@@ -306,6 +307,7 @@ impl Vader {
             emoji,
             boosters,
             special: SPECIAL_CASES.iter().copied().collect(),
+            negate: NEGATE.iter().copied().collect(),
         }
     }
 
@@ -439,7 +441,9 @@ impl Vader {
                     s *= 0.9;
                 }
                 valence += s;
-                valence = negation_check(valence, tokens, start, i);
+                valence = negation_check(valence, tokens, start, i, |w| {
+                    self.negate.contains(w) || w.contains("n't")
+                });
                 if start == 2 {
                     valence = self.special_check(valence, tokens, i);
                 }
@@ -471,6 +475,13 @@ impl Vader {
 
     fn special_check(&self, mut valence: f32, tokens: &[Token], i: usize) -> f32 {
         let w = |k: usize| tokens[k].lower.as_str();
+        // Every special case and two-word booster starts with one of these.
+        const FIRST: &[&str] = &[
+            "the", "bad", "badass", "bus", "yeah", "kiss", "to", "beating", "broken", "just", "kind", "sort",
+        ];
+        if !(i.saturating_sub(3)..(i + 1).min(tokens.len())).any(|k| FIRST.contains(&w(k))) {
+            return valence;
+        }
         let seqs = [
             format!("{} {}", w(i - 1), w(i)),
             format!("{} {} {}", w(i - 2), w(i - 1), w(i)),
@@ -500,11 +511,7 @@ impl Vader {
     }
 }
 
-fn negated(word: &str) -> bool {
-    NEGATE.contains(&word) || word.contains("n't")
-}
-
-fn negation_check(valence: f32, tokens: &[Token], start: usize, i: usize) -> f32 {
+fn negation_check(valence: f32, tokens: &[Token], start: usize, i: usize, negated: impl Fn(&str) -> bool) -> f32 {
     let w = |k: usize| tokens[k].lower.as_str();
     match start {
         0 if negated(w(i - 1)) => valence * N_SCALAR,

@@ -58,14 +58,14 @@ pub struct Stages {
 }
 
 impl Stages {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, scorer: score::Scorer) -> Self {
         Stages {
             filters: vec![
                 Box::new(normalize::Normalize::new(&config.pipeline)),
                 Box::new(language::Language::new(&config.pipeline.languages)),
                 Box::new(relevance::Relevance::new(&config.providers)),
             ],
-            scorer: score::Scorer::new(&config.risk),
+            scorer,
         }
     }
 

@@ -1,0 +1,406 @@
+//! Operator rule packs: what makes a post a complaint of some kind, in
+//! files operators edit and test (`rules/*.toml`).
+//!
+//! A rule has a stable id and version, a status, categories, languages, a
+//! risk weight (and optionally a severity floor), named matchers (keyword
+//! lists, regexes on the lowercased text, "A within N words of B"), a
+//! condition over them, notes on false positives, and embedded tests.
+//!
+//! All packs compile into one matcher: every keyword and proximity phrase of
+//! every rule in one aho-corasick automaton, every regex in one `RegexSet`,
+//! so a post is read once whatever the number of rules.
+
+pub mod condition;
+mod pack;
+pub mod testing;
+
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::model::Severity;
+use crate::text::PhraseSet;
+use condition::Expr;
+use regex::{Regex, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+use std::ops::Range;
+use std::path::Path;
+
+/// The default packs, built into the binary.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("rules/healthcare.toml", include_str!("../../rules/healthcare.toml")),
+    ("rules/service.toml", include_str!("../../rules/service.toml")),
+];
+
+/// Regexes are compiled with these limits, so that a pattern cannot take
+/// unbounded memory; matching is linear in the text whatever the pattern.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Experimental,
+    Stable,
+    /// Kept for reference; never evaluated.
+    Deprecated,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub version: u32,
+    pub pack: String,
+    pub status: Status,
+    pub categories: Vec<String>,
+    pub languages: Vec<String>,
+    /// Risk points when it fires; negative for what lowers risk (praise).
+    pub weight: f32,
+    /// The least severity of a post about a provider when it fires.
+    pub severity: Option<Severity>,
+    pub requires_provider: bool,
+    pub falsepositives: Vec<String>,
+    pub matchers: Vec<Matcher>,
+    pub condition: Expr,
+    pub tests: Vec<RuleTest>,
+    pub at: Location,
+}
+
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    pub name: String,
+    pub kind: MatcherKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum MatcherKind {
+    Keywords(Vec<String>),
+    Regex(Regex),
+    Near {
+        left: Vec<String>,
+        right: Vec<String>,
+        within: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleTest {
+    pub text: String,
+    pub lang: Option<String>,
+    /// Evaluate as if the post named a provider.
+    pub provider: bool,
+    pub fires: bool,
+    /// The matchers expected to match, when given.
+    pub hits: Option<Vec<String>>,
+    pub at: Location,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Keyword,
+    Left,
+    Right,
+}
+
+/// All packs, compiled.
+pub struct Rules {
+    pub rules: Vec<Rule>,
+    /// Where they came from (file names), for messages.
+    pub origin: String,
+    /// Index of each rule's first matcher in the flat matcher list.
+    base: Vec<usize>,
+    total: usize,
+    phrases: PhraseSet<(u32, Role)>,
+    regexes: RegexSet,
+    /// Flat matcher index of each regex in `regexes`.
+    regex_owner: Vec<usize>,
+    /// Flat matcher index → (rule, matcher).
+    owner: Vec<(usize, usize)>,
+}
+
+/// A rule that fired, with the span each matcher matched.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub rule: usize,
+    pub spans: Vec<(usize, Range<usize>)>,
+}
+
+/// What a post is, for the rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// Lowercased, white-space-folded subject and text.
+    pub folded: &'a str,
+    pub lang: Option<&'a str>,
+    pub has_provider: bool,
+}
+
+impl Rules {
+    pub fn builtin() -> Rules {
+        Rules::from_sources(BUILTIN.iter().map(|(o, t)| (o.to_string(), t.to_string())).collect())
+            .expect("the built-in rule packs pass `earshot rules check`")
+    }
+
+    /// Every `*.toml` pack in `dir`, in name order.
+    pub fn load_dir(dir: &Path) -> Result<Rules, Diagnostics> {
+        let read = |e: std::io::Error| {
+            Diagnostics::one(Diagnostic::new(
+                None,
+                format!("rules {}: {e}", dir.display()),
+                Some("point [scoring] rules at a directory of *.toml rule packs".into()),
+            ))
+        };
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(read)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Diagnostics::one(Diagnostic::new(
+                None,
+                format!("rules {}: no *.toml rule packs", dir.display()),
+                None,
+            )));
+        }
+        let mut sources = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(read)?;
+            sources.push((f.display().to_string(), text));
+        }
+        Rules::from_sources(sources)
+    }
+
+    /// Parses, checks and compiles packs given as (file name, text).
+    pub fn from_sources(sources: Vec<(String, String)>) -> Result<Rules, Diagnostics> {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for (origin, text) in &sources {
+            let (mut r, mut e) = pack::parse(text, origin);
+            rules.append(&mut r);
+            errors.append(&mut e);
+        }
+        let mut seen: Vec<(&str, &Location)> = Vec::new();
+        for r in &rules {
+            if let Some((_, first)) = seen.iter().find(|(id, _)| *id == r.id) {
+                errors.push(Diagnostic::new(
+                    Some(r.at.clone()),
+                    format!("rule id `{}` is already used at {first}", r.id),
+                    Some("rule ids are stable names in tickets: give each rule its own".into()),
+                ));
+            } else {
+                seen.push((&r.id, &r.at));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Diagnostics(errors).sorted());
+        }
+        let origin = sources.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>().join(", ");
+        Ok(Rules::compile(rules, origin))
+    }
+
+    fn compile(rules: Vec<Rule>, origin: String) -> Rules {
+        let mut base = Vec::with_capacity(rules.len());
+        let mut owner = Vec::new();
+        let mut phrases = Vec::new();
+        let mut patterns = Vec::new();
+        let mut regex_owner = Vec::new();
+        for (ri, rule) in rules.iter().enumerate() {
+            base.push(owner.len());
+            for (mi, m) in rule.matchers.iter().enumerate() {
+                let flat = owner.len() as u32;
+                owner.push((ri, mi));
+                match &m.kind {
+                    MatcherKind::Keywords(words) => {
+                        phrases.extend(words.iter().map(|w| (w.clone(), (flat, Role::Keyword))));
+                    }
+                    MatcherKind::Near { left, right, .. } => {
+                        phrases.extend(left.iter().map(|w| (w.clone(), (flat, Role::Left))));
+                        phrases.extend(right.iter().map(|w| (w.clone(), (flat, Role::Right))));
+                    }
+                    MatcherKind::Regex(re) => {
+                        patterns.push(re.as_str().to_owned());
+                        regex_owner.push(flat as usize);
+                    }
+                }
+            }
+        }
+        let regexes = RegexSetBuilder::new(&patterns)
+            .size_limit(REGEX_SIZE_LIMIT * patterns.len().max(1))
+            .build()
+            .expect("each regex compiled alone within the limit");
+        Rules {
+            total: owner.len(),
+            rules,
+            origin,
+            base,
+            phrases: PhraseSet::new(phrases),
+            regexes,
+            regex_owner,
+            owner,
+        }
+    }
+
+    /// The rules that fire on `subject`, in pack order. `only` restricts the
+    /// evaluation to one rule (for its tests).
+    pub fn evaluate(&self, subject: Subject<'_>, only: Option<usize>) -> Vec<Fired> {
+        let spans = self.spans(subject.folded);
+        let mut fired = Vec::new();
+        for (ri, rule) in self.rules.iter().enumerate() {
+            if only.is_some_and(|o| o != ri) || rule.status == Status::Deprecated {
+                continue;
+            }
+            let own = &spans[self.base[ri]..self.base[ri] + rule.matchers.len()];
+            if own.iter().all(Option::is_none) {
+                continue; // a checked condition never holds with no matcher
+            }
+            if rule.requires_provider && !subject.has_provider {
+                continue;
+            }
+            if !rule.languages.is_empty() && subject.lang.is_some_and(|l| !rule.languages.iter().any(|x| x == l)) {
+                continue;
+            }
+            let hits: Vec<bool> = own.iter().map(Option::is_some).collect();
+            if rule.condition.eval(&hits) {
+                let spans = own
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.clone().map(|s| (i, s)))
+                    .collect();
+                fired.push(Fired { rule: ri, spans });
+            }
+        }
+        fired
+    }
+
+    /// The spans each matcher of rule `ri` matches, whether or not it fires.
+    pub fn matcher_spans(&self, subject: Subject<'_>, ri: usize) -> Vec<(usize, Range<usize>)> {
+        let spans = self.spans(subject.folded);
+        spans[self.base[ri]..self.base[ri] + self.rules[ri].matchers.len()]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.clone().map(|s| (i, s)))
+            .collect()
+    }
+
+    /// Every matcher's first span in `text`, by flat matcher index.
+    fn spans(&self, text: &str) -> Vec<Option<Range<usize>>> {
+        let mut spans: Vec<Option<Range<usize>>> = vec![None; self.total];
+        let mut sides: Vec<(usize, Role, Range<usize>)> = Vec::new();
+        for (values, span) in self.phrases.find(text) {
+            for (flat, role) in values {
+                let flat = *flat as usize;
+                match role {
+                    Role::Keyword => {
+                        spans[flat].get_or_insert(span.clone());
+                    }
+                    side => sides.push((flat, *side, span.clone())),
+                }
+            }
+        }
+        if !self.regex_owner.is_empty() {
+            for i in self.regexes.matches(text).iter() {
+                let flat = self.regex_owner[i];
+                let (ri, mi) = self.owner[flat];
+                if let MatcherKind::Regex(re) = &self.rules[ri].matchers[mi].kind {
+                    spans[flat] = re.find(text).map(|m| m.range());
+                }
+            }
+        }
+        if !sides.is_empty() {
+            self.near(text, &sides, &mut spans);
+        }
+        spans
+    }
+
+    /// Proximity matchers: a left and a right phrase, in either order, with at
+    /// most `within` words between them.
+    fn near(&self, text: &str, sides: &[(usize, Role, Range<usize>)], spans: &mut [Option<Range<usize>>]) {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices(' ').map(|(i, _)| i + 1))
+            .collect();
+        let word = |offset: usize| starts.partition_point(|s| *s <= offset).saturating_sub(1);
+        for (flat, _, span) in sides.iter().filter(|s| matches!(s.1, Role::Left)) {
+            if spans[*flat].is_some() {
+                continue;
+            }
+            let (ri, mi) = self.owner[*flat];
+            let MatcherKind::Near { within, .. } = self.rules[ri].matchers[mi].kind else {
+                continue;
+            };
+            let (ls, le) = (word(span.start), word(span.end.saturating_sub(1)));
+            for (_, _, other) in sides.iter().filter(|s| s.0 == *flat && matches!(s.1, Role::Right)) {
+                let (rs, re) = (word(other.start), word(other.end.saturating_sub(1)));
+                // Words strictly between the two phrases (0 when adjacent or overlapping).
+                let gap = if rs > le {
+                    rs - le - 1
+                } else {
+                    ls.saturating_sub(re + 1)
+                };
+                if gap <= within {
+                    spans[*flat] = Some(span.start.min(other.start)..span.end.max(other.end));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PACK: &str = r#"
+[pack]
+id = "t"
+
+[[rules]]
+id = "late-doctor"
+status = "stable"
+categories = ["doctor_absent"]
+weight = 20
+condition = "late and not question"
+
+[rules.match.late]
+near = { left = ["dokter", "doctor"], right = ["telat", "late"], within = 3 }
+
+[rules.match.question]
+regex = '\?\s*$'
+
+[[rules.tests]]
+text = "dokter di poli anak telat 2 jam"
+fires = true
+
+[[rules.tests]]
+text = "apa dokternya telat hari ini?"
+fires = false
+"#;
+
+    fn rules() -> Rules {
+        Rules::from_sources(vec![("t.toml".into(), PACK.into())]).unwrap()
+    }
+
+    fn fires(text: &str) -> bool {
+        let folded = crate::text::fold(text);
+        !rules()
+            .evaluate(
+                Subject {
+                    folded: &folded,
+                    lang: Some("id"),
+                    has_provider: true,
+                },
+                None,
+            )
+            .is_empty()
+    }
+
+    #[test]
+    fn proximity_and_negated_regex() {
+        assert!(fires("Dokter di poli anak telat 2 jam"));
+        assert!(fires("the doctor was very late"));
+        assert!(!fires("dokter gigi di klinik itu baik dan sabar walau sering telat"));
+        assert!(!fires("dokter telat lagi?"));
+    }
+
+    #[test]
+    fn builtin_packs_compile() {
+        let r = Rules::builtin();
+        assert!(r.rules.len() >= 14, "{}", r.rules.len());
+    }
+}

@@ -1,0 +1,227 @@
+//! The scoring engine: sentiment, rule packs and reach → risk (0–100) and
+//! severity, with every contribution kept as a reason.
+//!
+//! Risk is the sum of three parts:
+//! - **sentiment**: negativity (−sentiment, when below 0) × 40 points;
+//! - **rules**: the weights of the rules that fired; complaint weights add
+//!   with diminishing returns (the largest in full, each next one at 60% of
+//!   the one before), and the negative weights of praise, questions and
+//!   suggestions subtract;
+//! - **reach**: up to 12 points for the author's audience (3 per decade of
+//!   followers), in proportion to how serious the post already is.
+//!
+//! Severity comes from the configured thresholds, raised to the floor of any
+//! fired rule that has one (unless the post reads as clearly positive), and
+//! is `none` for a post about no configured provider.
+
+use crate::config::{Config, Provider, RiskConfig, RulesSource};
+use crate::diag::Diagnostics;
+use crate::model::{Reason, Score, Severity};
+use crate::post::Post;
+use crate::rules::{Rules, Subject};
+use crate::sentiment::SentimentModel;
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+const SENTIMENT_POINTS: f32 = 40.0;
+const DIMINISHING: f32 = 0.6;
+const REACH_PER_DECADE: f32 = 3.0;
+const REACH_MAX: f32 = 12.0;
+/// Lexicon terms listed among the reasons, strongest first.
+const TERMS_SHOWN: usize = 8;
+
+pub struct Engine {
+    pub sentiment: Arc<SentimentModel>,
+    pub rules: Rules,
+    pub risk: RiskConfig,
+    /// Provider names, handles and hashtags: blanked out before sentiment,
+    /// so that "Harapan Sehat" ("healthy hope") reads as a name, not praise.
+    names: Option<AhoCorasick>,
+}
+
+/// Loads the rule packs the config names (see `ScoringConfig`).
+pub fn load_rules(source: &RulesSource) -> Result<Rules, Diagnostics> {
+    match source {
+        RulesSource::Builtin => Ok(Rules::builtin()),
+        RulesSource::Dir(dir) => Rules::load_dir(dir),
+    }
+}
+
+impl Engine {
+    /// The engine a config asks for, with the built-in lexicons.
+    pub fn from_config(config: &Config) -> Result<Engine, Diagnostics> {
+        let rules = load_rules(&config.scoring.rules_source())?;
+        Ok(Engine::new(
+            Arc::new(SentimentModel::builtin()),
+            rules,
+            config.risk.clone(),
+            &config.providers,
+        ))
+    }
+
+    pub fn new(sentiment: Arc<SentimentModel>, rules: Rules, risk: RiskConfig, providers: &[Provider]) -> Engine {
+        let phrases: Vec<&String> = providers
+            .iter()
+            .flat_map(|p| p.names.iter().chain(&p.handles).chain(&p.hashtags))
+            .collect();
+        let names = (!phrases.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(phrases)
+                .expect("provider names are few and short")
+        });
+        Engine {
+            sentiment,
+            rules,
+            risk,
+            names,
+        }
+    }
+
+    /// `text` with provider mentions replaced by spaces (same length).
+    fn masked<'t>(&self, text: Cow<'t, str>) -> Cow<'t, str> {
+        let Some(names) = &self.names else { return text };
+        let found: Vec<_> = names.find_iter(text.as_ref()).collect();
+        if found.is_empty() {
+            return text;
+        }
+        let mut out = text.into_owned();
+        for m in found.iter().rev() {
+            out.replace_range(m.range(), &" ".repeat(m.len()));
+        }
+        Cow::Owned(out)
+    }
+
+    /// Scores a normalized post (`norm` filled; `lang` and `provider` as the
+    /// stages left them).
+    pub fn score(&self, post: &Post) -> Score {
+        let lang = post.lang.as_deref();
+        let text = match &post.subject {
+            Some(subject) => Cow::Owned(format!("{subject}\n{}", post.text)),
+            None => Cow::Borrowed(post.text.as_str()),
+        };
+        let polarity = self.sentiment.analyze(&self.masked(text), lang);
+        let sentiment = polarity.score;
+        let mut reasons = Vec::new();
+
+        let sentiment_points = (-sentiment).max(0.0) * SENTIMENT_POINTS;
+        reasons.push(Reason {
+            kind: "sentiment".into(),
+            id: polarity.model.into(),
+            version: None,
+            matched: format!("{sentiment:.3}"),
+            weight: sentiment_points,
+        });
+        let mut terms = polarity.terms;
+        terms.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+        reasons.extend(terms.into_iter().take(TERMS_SHOWN).map(|t| Reason {
+            kind: "lexicon".into(),
+            id: t.lexicon.into(),
+            version: None,
+            matched: t.term,
+            weight: t.weight,
+        }));
+
+        let fired = self.rules.evaluate(
+            Subject {
+                folded: &post.norm,
+                lang,
+                has_provider: post.provider.is_some(),
+            },
+            None,
+        );
+        let mut order: Vec<&crate::rules::Fired> = fired.iter().collect();
+        order.sort_by(|a, b| {
+            self.rules.rules[b.rule]
+                .weight
+                .total_cmp(&self.rules.rules[a.rule].weight)
+        });
+        let mut rule_points = 0.0;
+        let mut complaint_points = 0.0;
+        let mut factor = 1.0;
+        let mut floor = Severity::None;
+        let mut categories: Vec<String> = Vec::new();
+        for f in order {
+            let rule = &self.rules.rules[f.rule];
+            let points = if rule.weight > 0.0 {
+                let p = rule.weight * factor;
+                factor *= DIMINISHING;
+                complaint_points += p;
+                p
+            } else {
+                rule.weight
+            };
+            rule_points += points;
+            let matched = f
+                .spans
+                .first()
+                .map(|(_, s)| post.norm[s.clone()].to_owned())
+                .unwrap_or_default();
+            reasons.push(Reason {
+                kind: "rule".into(),
+                id: rule.id.clone(),
+                version: Some(rule.version),
+                matched,
+                weight: points,
+            });
+            if let Some(sev) = rule.severity
+                && sev > floor
+            {
+                floor = sev;
+            }
+            for c in &rule.categories {
+                if !categories.contains(c) {
+                    categories.push(c.clone());
+                }
+            }
+        }
+
+        let mut risk = (sentiment_points + rule_points).max(0.0);
+        if risk > 0.0 {
+            let audience = post.author.audience.unwrap_or(0) as f32;
+            let reach = ((audience + 1.0).log10() * REACH_PER_DECADE).min(REACH_MAX) * (risk / 60.0).min(1.0);
+            if reach >= 0.5 {
+                reasons.push(Reason {
+                    kind: "reach".into(),
+                    id: "audience".into(),
+                    version: None,
+                    matched: format!("{audience} followers"),
+                    weight: reach,
+                });
+                risk += reach;
+            }
+        }
+        let risk = risk.clamp(0.0, 100.0);
+        let mut severity = self.risk.severity(risk);
+        if floor > severity && sentiment < 0.5 {
+            reasons.push(Reason {
+                kind: "floor".into(),
+                id: floor.as_str().into(),
+                version: None,
+                matched: String::new(),
+                weight: 0.0,
+            });
+            severity = floor;
+        }
+        if post.provider.is_none() {
+            severity = Severity::None;
+        }
+        // A complaint: a complaint rule fired on a post that is not clearly
+        // positive, or the post is plainly negative, and more so when a rule
+        // read it as a question, praise or suggestion.
+        let benign = rule_points < complaint_points;
+        let negative_enough = if benign && complaint_points == 0.0 { -0.7 } else { -0.4 };
+        if (complaint_points > 0.0 && sentiment < 0.5) || sentiment <= negative_enough {
+            categories.push("complaint".into());
+        }
+        Score {
+            sentiment,
+            risk,
+            severity,
+            categories,
+            reasons,
+        }
+    }
+}
