@@ -30,6 +30,7 @@ pub mod eval;
 pub mod metrics;
 pub mod model;
 pub mod post;
+pub mod reload;
 pub mod rules;
 pub mod score_cmd;
 pub mod scoring;

@@ -27,6 +27,7 @@ pub struct Metrics {
     pub delivered: IntCounterVec,
     pub delivery_failures: IntCounterVec,
     pub outbox_pending: IntGaugeVec,
+    pub rule_reloads: IntCounterVec,
     /// Each sink's last delivery outcome, for `/healthz`.
     health: Arc<Mutex<BTreeMap<String, String>>>,
 }
@@ -87,6 +88,12 @@ impl Metrics {
             alerts: counter(&r, "earshot_alerts_total", "Alerts emitted"),
             delivered: counter_vec(&r, "earshot_sink_delivered_total", "Outbox rows delivered", &["sink"]),
             delivery_failures: counter_vec(&r, "earshot_sink_failures_total", "Failed delivery attempts", &["sink"]),
+            rule_reloads: counter_vec(
+                &r,
+                "earshot_rule_reloads_total",
+                "Rule pack reloads, by result",
+                &["result"],
+            ),
             stage_seconds,
             outbox_pending,
             registry: r,

@@ -11,7 +11,7 @@
 //! grace period), and the metrics server closes last.
 
 use crate::commit::{Committer, Processed};
-use crate::config::Config;
+use crate::config::{Config, RulesSource};
 use crate::metrics::{self, Metrics};
 use crate::post::Envelope;
 use crate::scoring::Engine;
@@ -37,6 +37,11 @@ pub enum RunError {
     },
     #[error("{0}")]
     Rules(#[from] crate::diag::Diagnostics),
+    #[error("rules {dir}: cannot watch for changes: {source}")]
+    Watch {
+        dir: std::path::PathBuf,
+        source: notify::Error,
+    },
     #[error("{0} component(s) failed; see the errors above")]
     Failed(usize),
 }
@@ -77,6 +82,21 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
 
     let engine = Arc::new(ArcSwap::from_pointee(Engine::from_config(&config)?));
     let stages = Stages::new(&config, Scorer::new(engine.clone()));
+    let reload_stop = CancellationToken::new();
+    let reloader = match config.scoring.rules_source() {
+        RulesSource::Dir(dir) => {
+            let task = crate::reload::spawn(
+                dir.clone(),
+                engine.clone(),
+                config.clone(),
+                metrics.clone(),
+                reload_stop.clone(),
+            )
+            .map_err(|e| RunError::Watch { dir, source: e })?;
+            Some(task)
+        }
+        RulesSource::Builtin => None,
+    };
     let stage_metrics = metrics.clone();
     let stages_task = tokio::task::spawn_blocking(move || {
         while let Some(envelope) = post_rx.blocking_recv() {
@@ -186,6 +206,10 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
                 failures += 1;
             }
         }
+    }
+    reload_stop.cancel();
+    if let Some(reloader) = reloader {
+        let _ = reloader.await;
     }
     server_stop.cancel();
     if let Some(server) = server {

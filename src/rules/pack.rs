@@ -324,7 +324,14 @@ fn matcher(
         }
         Ok(re) => Some(MatcherKind::Regex(re)),
         Err(e) => {
-            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .trim_start_matches("error: ")
+                .to_owned();
             src.error(
                 Some(pattern.span()),
                 format!("rule `{id}`: regex `{name}` is invalid: {first}"),
