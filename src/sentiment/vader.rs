@@ -167,7 +167,6 @@ const BOOST_UP: &[&str] = &[
     "paling",
     "benar-benar",
     "bener2",
-    "super",
     "parah",
 ];
 
