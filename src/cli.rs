@@ -267,7 +267,7 @@ pub fn eval(data: PathBuf, json: bool) -> Result<String, CliError> {
     let language = crate::stages::language::Language::new(&["en".into(), "id".into()]);
     let figures = crate::eval::figures(
         &data,
-        |text, lang| model.analyze(text, Some(lang)).score,
+        |text, lang| model.analyze_with(text, Some(lang), false).score,
         |text| language.identify(&crate::text::fold(text)),
     )?;
     let mut out = String::new();

@@ -82,7 +82,12 @@ impl Scorer {
         }
     }
 
-    pub fn score(&self, mut post: Post) -> Scored {
+    pub fn score(&self, post: Post) -> Scored {
+        self.score_with(post, true)
+    }
+
+    /// As `score`; without reasons when `reasons` is false.
+    pub fn score_with(&self, mut post: Post, reasons: bool) -> Scored {
         if let Some(lang) = &post.lang {
             let lang = lang.trim().to_ascii_lowercase();
             post.lang = matches!(lang.as_str(), "en" | "id").then_some(lang);
@@ -101,7 +106,7 @@ impl Scorer {
                 reasons: Vec::new(),
             }
         } else {
-            self.engine.score(&post)
+            self.engine.score_with(&post, reasons)
         };
         Scored { post, score }
     }
@@ -184,7 +189,7 @@ pub fn line(scorer: &Scorer, input: &[u8], line_no: usize, explain: bool, out: &
         }
     };
     let id = input.id.as_ref().map_or(fallback_id, id_string);
-    let scored = scorer.score(post(id, input));
+    let scored = scorer.score_with(post(id, input), explain);
     let p = &scored.post;
     let s = &scored.score;
     let output = Output {

@@ -95,36 +95,43 @@ impl Engine {
     }
 
     /// Scores a normalized post (`norm` filled; `lang` and `provider` as the
-    /// stages left them).
+    /// stages left them), with its reasons.
     pub fn score(&self, post: &Post) -> Score {
+        self.score_with(post, true)
+    }
+
+    /// As `score`; without reasons when `reasons` is false (they cost more
+    /// than the scoring).
+    pub fn score_with(&self, post: &Post, explain: bool) -> Score {
         let lang = post.lang.as_deref();
         let text = match &post.subject {
             Some(subject) => Cow::Owned(format!("{subject}\n{}", post.text)),
             None => Cow::Borrowed(post.text.as_str()),
         };
-        let polarity = self.sentiment.analyze(&self.masked(text), lang);
+        let polarity = self.sentiment.analyze_with(&self.masked(text), lang, explain);
         let sentiment = polarity.score;
         let mut reasons = Vec::new();
-
         let sentiment_points = (-sentiment).max(0.0) * SENTIMENT_POINTS;
-        reasons.push(Reason {
-            kind: "sentiment".into(),
-            id: polarity.model.into(),
-            version: None,
-            matched: format!("{sentiment:.3}"),
-            weight: sentiment_points,
-        });
-        let mut terms = polarity.terms;
-        terms.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
-        reasons.extend(terms.into_iter().take(TERMS_SHOWN).map(|t| Reason {
-            kind: "lexicon".into(),
-            id: t.lexicon.into(),
-            version: None,
-            matched: t.term,
-            weight: t.weight,
-        }));
+        if explain {
+            reasons.push(Reason {
+                kind: "sentiment".into(),
+                id: polarity.model.into(),
+                version: None,
+                matched: format!("{sentiment:.3}"),
+                weight: sentiment_points,
+            });
+            let mut terms = polarity.terms;
+            terms.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+            reasons.extend(terms.into_iter().take(TERMS_SHOWN).map(|t| Reason {
+                kind: "lexicon".into(),
+                id: t.lexicon.into(),
+                version: None,
+                matched: t.term,
+                weight: t.weight,
+            }));
+        }
 
-        let fired = self.rules.evaluate(
+        let mut fired = self.rules.evaluate(
             Subject {
                 folded: &post.norm,
                 lang,
@@ -132,8 +139,7 @@ impl Engine {
             },
             None,
         );
-        let mut order: Vec<&crate::rules::Fired> = fired.iter().collect();
-        order.sort_by(|a, b| {
+        fired.sort_by(|a, b| {
             self.rules.rules[b.rule]
                 .weight
                 .total_cmp(&self.rules.rules[a.rule].weight)
@@ -143,7 +149,7 @@ impl Engine {
         let mut factor = 1.0;
         let mut floor = Severity::None;
         let mut categories: Vec<String> = Vec::new();
-        for f in order {
+        for f in &fired {
             let rule = &self.rules.rules[f.rule];
             let points = if rule.weight > 0.0 {
                 let p = rule.weight * factor;
@@ -154,18 +160,19 @@ impl Engine {
                 rule.weight
             };
             rule_points += points;
-            let matched = f
-                .spans
-                .first()
-                .map(|(_, s)| post.norm[s.clone()].to_owned())
-                .unwrap_or_default();
-            reasons.push(Reason {
-                kind: "rule".into(),
-                id: rule.id.clone(),
-                version: Some(rule.version),
-                matched,
-                weight: points,
-            });
+            if explain {
+                reasons.push(Reason {
+                    kind: "rule".into(),
+                    id: rule.id.clone(),
+                    version: Some(rule.version),
+                    matched: f
+                        .spans
+                        .first()
+                        .map(|(_, s)| post.norm[s.clone()].to_owned())
+                        .unwrap_or_default(),
+                    weight: points,
+                });
+            }
             if let Some(sev) = rule.severity
                 && sev > floor
             {
@@ -183,26 +190,30 @@ impl Engine {
             let audience = post.author.audience.unwrap_or(0) as f32;
             let reach = ((audience + 1.0).log10() * REACH_PER_DECADE).min(REACH_MAX) * (risk / 60.0).min(1.0);
             if reach >= 0.5 {
-                reasons.push(Reason {
-                    kind: "reach".into(),
-                    id: "audience".into(),
-                    version: None,
-                    matched: format!("{audience} followers"),
-                    weight: reach,
-                });
+                if explain {
+                    reasons.push(Reason {
+                        kind: "reach".into(),
+                        id: "audience".into(),
+                        version: None,
+                        matched: format!("{audience} followers"),
+                        weight: reach,
+                    });
+                }
                 risk += reach;
             }
         }
         let risk = risk.clamp(0.0, 100.0);
         let mut severity = self.risk.severity(risk);
         if floor > severity && sentiment < 0.5 {
-            reasons.push(Reason {
-                kind: "floor".into(),
-                id: floor.as_str().into(),
-                version: None,
-                matched: String::new(),
-                weight: 0.0,
-            });
+            if explain {
+                reasons.push(Reason {
+                    kind: "floor".into(),
+                    id: floor.as_str().into(),
+                    version: None,
+                    matched: String::new(),
+                    weight: 0.0,
+                });
+            }
             severity = floor;
         }
         if post.provider.is_none() {

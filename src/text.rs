@@ -47,6 +47,7 @@ fn is_word_char(c: char) -> bool {
 #[derive(Debug, Clone)]
 pub struct PhraseSet<T> {
     matcher: AhoCorasick,
+    overlapping: bool,
     /// The values of each distinct phrase: one match position yields one
     /// pattern, so a phrase given twice must carry both values.
     values: Vec<Vec<T>>,
@@ -54,7 +55,18 @@ pub struct PhraseSet<T> {
 
 impl<T> PhraseSet<T> {
     /// Phrases are folded like the text they will be matched against.
+    /// Overlapping matches are all reported.
     pub fn new(phrases: impl IntoIterator<Item = (String, T)>) -> Self {
+        Self::build(phrases, true)
+    }
+
+    /// Only the longest of overlapping matches, for a set whose phrases
+    /// compete (names of one thing): faster to search.
+    pub fn longest(phrases: impl IntoIterator<Item = (String, T)>) -> Self {
+        Self::build(phrases, false)
+    }
+
+    fn build(phrases: impl IntoIterator<Item = (String, T)>, overlapping: bool) -> Self {
         let mut patterns: Vec<String> = Vec::new();
         let mut index = std::collections::HashMap::new();
         let mut values: Vec<Vec<T>> = Vec::new();
@@ -68,12 +80,20 @@ impl<T> PhraseSet<T> {
             values[i].push(value);
         }
         let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
+            .match_kind(if overlapping {
+                MatchKind::Standard
+            } else {
+                MatchKind::LeftmostLongest
+            })
             // A DFA: the fastest search, for a few kilobytes more per pattern.
             .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("phrase sets are small enough for aho-corasick");
-        PhraseSet { matcher, values }
+        PhraseSet {
+            matcher,
+            overlapping,
+            values,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -84,7 +104,12 @@ impl<T> PhraseSet<T> {
     /// rule's "still waiting" cannot hide another's "still"), with the values
     /// of the phrase matched; in order of where matches end.
     pub fn find<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = (&'a [T], Range<usize>)> + 'a {
-        self.matcher.find_overlapping_iter(folded).filter_map(move |m| {
+        let matches: Box<dyn Iterator<Item = aho_corasick::Match> + 'a> = if self.overlapping {
+            Box::new(self.matcher.find_overlapping_iter(folded))
+        } else {
+            Box::new(self.matcher.find_iter(folded))
+        };
+        matches.filter_map(move |m| {
             let before = folded[..m.start()].chars().next_back();
             let after = folded[m.end()..].chars().next();
             let first = folded[m.start()..].chars().next();

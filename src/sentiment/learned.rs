@@ -13,7 +13,7 @@
 
 use super::tokens;
 use super::vader::Vader;
-use super::{TermHit, lexicon_map};
+use super::{Hits, TermHit, lexicon_map};
 use rustc_hash::FxHashMap;
 
 pub const NEG: usize = 0;
@@ -154,7 +154,7 @@ impl Learned {
             .is_some_and(|id| self.unigrams[*id as usize] != [0.0; 3])
     }
 
-    pub fn score(&self, text: &str, english: &Vader, hits: &mut Vec<TermHit>) -> f32 {
+    pub fn score(&self, text: &str, english: &Vader, hits: &mut Hits) -> f32 {
         let mut words = Vec::new();
         tokens::words(text, &mut words);
         let ids: Vec<Option<u32>> = words.iter().map(|w| self.words.get(w.as_str()).copied()).collect();
@@ -183,7 +183,7 @@ impl Learned {
             }
             let valence = w[POS] - w[NEG];
             if valence.abs() >= 0.25 {
-                hits.push(TermHit {
+                hits.add(|| TermHit {
                     term: match term {
                         Some(i) => format!("{} {}", words[i], words[i + 1]),
                         None => words[i].clone(),
@@ -199,7 +199,7 @@ impl Learned {
             logits[k] += prior[k];
         }
         for (term, v, source) in priors {
-            hits.push(TermHit {
+            hits.add(|| TermHit {
                 term,
                 weight: v,
                 lexicon: source,
@@ -225,10 +225,10 @@ mod tests {
     fn seed_and_negation() {
         let vader = Vader::new("good\t1.9\n", "");
         let model = Learned::new("__bias__\t0\t0.5\t0\n", "kecewa\t-3.0\n");
-        let mut hits = Vec::new();
+        let mut hits = Hits::kept();
         assert!(model.score("saya kecewa", &vader, &mut hits) < -0.05);
-        assert_eq!(hits[0].lexicon, "id-seed");
-        assert!(model.score("saya tidak kecewa", &vader, &mut Vec::new()) > 0.05);
-        assert!(model.score("dokternya good", &vader, &mut Vec::new()) >= 0.0);
+        assert_eq!(hits.list[0].lexicon, "id-seed");
+        assert!(model.score("saya tidak kecewa", &vader, &mut Hits::kept()) > 0.05);
+        assert!(model.score("dokternya good", &vader, &mut Hits::kept()) >= 0.0);
     }
 }

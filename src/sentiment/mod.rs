@@ -26,6 +26,29 @@ pub struct TermHit {
     pub lexicon: &'static str,
 }
 
+/// Term hits, collected only when someone will read them: building them
+/// costs more than the scoring itself.
+#[derive(Debug, Default)]
+pub struct Hits {
+    pub keep: bool,
+    pub list: Vec<TermHit>,
+}
+
+impl Hits {
+    pub fn kept() -> Self {
+        Hits {
+            keep: true,
+            list: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, hit: impl FnOnce() -> TermHit) {
+        if self.keep {
+            self.list.push(hit());
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Polarity {
     pub score: f32,
@@ -62,11 +85,23 @@ impl SentimentModel {
 
     /// `lang` is the post's language; anything but Indonesian reads as English.
     pub fn analyze(&self, text: &str, lang: Option<&str>) -> Polarity {
-        let mut terms = Vec::new();
-        let (score, model) = match lang {
-            Some("id") => (self.id.score(text, &self.en, &mut terms), "id"),
-            _ => (self.en.score(text, &mut terms), "en"),
+        self.analyze_with(text, lang, true)
+    }
+
+    /// As `analyze`, listing the terms only when `terms` is true.
+    pub fn analyze_with(&self, text: &str, lang: Option<&str>, terms: bool) -> Polarity {
+        let mut hits = Hits {
+            keep: terms,
+            list: Vec::new(),
         };
-        Polarity { score, model, terms }
+        let (score, model) = match lang {
+            Some("id") => (self.id.score(text, &self.en, &mut hits), "id"),
+            _ => (self.en.score(text, &mut hits), "en"),
+        };
+        Polarity {
+            score,
+            model,
+            terms: hits.list,
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! Indonesian negators, boosters and contrast words count too, because posts
 //! mix the languages ("pelayanannya not good banget").
 
-use super::{TermHit, lexicon_map};
+use super::{Hits, TermHit, lexicon_map};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 const B_INCR: f32 = 0.293;
@@ -360,7 +360,7 @@ impl Vader {
     }
 
     /// Compound score in [-1, 1], with the terms that made it.
-    pub fn score(&self, text: &str, hits: &mut Vec<TermHit>) -> f32 {
+    pub fn score(&self, text: &str, hits: &mut Hits) -> f32 {
         let text = self.demojize(text);
         let tokens: Vec<Token> = text
             .split_whitespace()
@@ -408,7 +408,7 @@ impl Vader {
         normalize(sum)
     }
 
-    fn valence_at(&self, tokens: &[Token], i: usize, cap_diff: bool, hits: &mut Vec<TermHit>) -> f32 {
+    fn valence_at(&self, tokens: &[Token], i: usize, cap_diff: bool, hits: &mut Hits) -> f32 {
         let lower = tokens[i].lower.as_str();
         let Some((base, collapsed)) = self.lookup(lower) else {
             return 0.0;
@@ -450,7 +450,7 @@ impl Vader {
         }
         valence = least_check(valence, tokens, i, in_lex);
         if valence != 0.0 {
-            hits.push(TermHit {
+            hits.add(|| TermHit {
                 term: collapsed.unwrap_or_else(|| lower.to_owned()),
                 weight: valence,
                 lexicon: "en-vader",
@@ -565,7 +565,7 @@ mod tests {
     }
 
     fn score(text: &str) -> f32 {
-        (vader().score(text, &mut Vec::new()) * 10000.0).round() / 10000.0
+        (vader().score(text, &mut Hits::kept()) * 10000.0).round() / 10000.0
     }
 
     /// Compound scores of VADER 3.3.2's own examples, as its Python

@@ -22,7 +22,7 @@ impl Relevance {
                 .map(move |phrase| (phrase.clone(), (i, phrase.clone())))
         });
         Relevance {
-            phrases: PhraseSet::new(phrases),
+            phrases: PhraseSet::longest(phrases),
             ids: providers.iter().map(|p| p.id.clone()).collect(),
         }
     }
