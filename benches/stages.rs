@@ -112,7 +112,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("relevance", |b| {
-        b.iter(|| prepared.iter().map(|p| relevance.matching(&p.norm)).count())
+        b.iter(|| prepared.iter().filter_map(|p| relevance.matching(&p.norm)).count())
     });
     g.bench_function("sentiment", |b| {
         b.iter(|| {

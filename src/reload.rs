@@ -117,10 +117,7 @@ mod tests {
         let next = candidate(dir.path(), &current, &config).unwrap();
         assert_eq!(next.rules.rules.len(), 1);
         std::fs::write(dir.path().join("p.toml"), "[pack]\nid = \"p\"\n[[rules]]\nid = \n").unwrap();
-        assert!(
-            candidate(dir.path(), &current, &config)
-                .unwrap_err()
-                .contains("p.toml:4:6")
-        );
+        let broken = candidate(dir.path(), &current, &config).err().expect("a syntax error");
+        assert!(broken.contains("p.toml:4:6"), "{broken}");
     }
 }

@@ -44,7 +44,7 @@ fn packs_reload_on_change_and_sighup_and_bad_ones_are_refused() {
         .collect();
     std::fs::write(&input, posts).unwrap();
     let w = Workdir::new(&input, 10.0, &format!("[scoring]\nrules = \"{}\"\n", rules.display()));
-    let mut child = earshot()
+    let child = earshot()
         .env("RUST_LOG", "info")
         .args(["run", "--config"])
         .arg(w.config())
