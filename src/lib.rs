@@ -7,8 +7,10 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the commands (`run`, `config check`, `tickets list`) and exit codes.
+//! - [`cli`]: the commands (`run`, `score`, `rules check|test`, `config check`,
+//!   `tickets list`, `eval`, `lexicon learn`) and exit codes.
 //! - [`config`]: TOML → validated [`config::Config`]; every error at once, at file:line:col.
+//! - [`diag`]: located diagnostics shared by config and rule packs.
 //! - [`post`]: [`post::Post`], the one post type; [`post::Envelope`] and [`post::Ack`],
 //!   which carry a post's source position to the commit.
 //! - [`model`]: scores, incidents, tickets and alerts (with `schema_version`).
@@ -16,6 +18,13 @@
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines.
 //! - [`stages`]: normalize → language → relevance → score (stateless, off the
 //!   committer's thread), then incident and alert policy (in the committer).
+//! - [`sentiment`]: English (VADER-style) and Indonesian (learned lexicon) sentiment;
+//!   `learn` fits the Indonesian lexicon.
+//! - [`rules`]: rule packs: format, checks, one-pass compiled matching, embedded tests.
+//! - [`scoring`]: sentiment + rules + reach → risk and severity, with reasons.
+//! - [`score_cmd`]: the `earshot score` contract (JSON lines in and out, `--explain`).
+//! - [`reload`]: rule pack hot reload on change and SIGHUP.
+//! - [`eval`]: accuracy figures over labelled data.
 //! - [`commit`]: one SQLite transaction per batch: incidents, tickets, outbox, cursors.
 //! - [`state`]: the SQLite file, its migrations, cursors, incidents, tickets, outbox.
 //! - [`sinks`]: one delivery worker per sink drains the outbox: console, JSON lines, SQLite export.

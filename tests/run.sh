@@ -12,5 +12,7 @@ cargo build --locked --all-targets
 echo "== tests"
 cargo test --locked
 
-echo "== shipped config"
+echo "== shipped config and rule packs"
 cargo run --locked -q -- config check config/earshot.toml
+cargo run --locked -q -- rules check rules
+cargo run --locked -q -- rules test rules

@@ -34,6 +34,14 @@ pub enum SinkError {
     State(#[from] crate::state::StateError),
 }
 
+impl SinkError {
+    /// Failures that retrying cannot mend: the worker stops and reports
+    /// them; the rows stay in the outbox for the next run.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SinkError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
 pub trait Sink: Send + 'static {
     /// Called once before the first delivery with the position the sink
     /// stored with its last confirmed delivery.
@@ -114,6 +122,12 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
                 d.metrics.sink_health(&name, "ok");
                 backoff = Duration::from_millis(100);
             }
+            Err(e) if e.is_permanent() => {
+                failures.inc();
+                d.metrics.sink_health(&name, format!("stopped: {e}"));
+                blocking(|| state.record_failure(&seqs, &e.to_string()))?;
+                return Err(e);
+            }
             Err(e) => {
                 failures.inc();
                 tracing::warn!(sink = %name, error = %e, retry_in = ?backoff, "delivery failed");
@@ -160,6 +174,38 @@ mod tests {
             self.got.lock().unwrap().extend(rows.iter().map(|r| r.key.clone()));
             Ok(None)
         }
+    }
+
+    struct Closed;
+
+    impl Sink for Closed {
+        async fn open(&mut self, _: Option<String>) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn deliver(&mut self, _: &[OutboxRow]) -> Result<Option<String>, SinkError> {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_closed_output_stops_the_sink_and_keeps_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut state = State::open(&path).unwrap();
+        let w = state.writer().unwrap();
+        w.enqueue("out", "alert", "a", "{}").unwrap();
+        w.commit().unwrap();
+        let (_tx, rx) = watch::channel(0);
+        let d = Delivery {
+            state_path: path,
+            metrics: Metrics::new(),
+            committed: rx,
+            finished: CancellationToken::new(),
+            abort: CancellationToken::new(),
+        };
+        let r = tokio::time::timeout(Duration::from_secs(5), drain("out".into(), Closed, d)).await;
+        assert!(r.expect("stops at once").is_err());
+        assert_eq!(state.pending_count("out").unwrap(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
