@@ -38,6 +38,21 @@ struct Input<'a> {
     followers: Option<u64>,
 }
 
+impl<'a> Input<'a> {
+    /// A line that is not JSON: its text alone.
+    fn plain(text: &'a str) -> Self {
+        Input {
+            id: None,
+            text: Cow::Borrowed(text),
+            subject: None,
+            lang: None,
+            channel: None,
+            author: None,
+            followers: None,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Output<'a> {
     id: &'a str,
@@ -171,15 +186,7 @@ pub fn line(scorer: &Scorer, input: &[u8], line_no: usize, explain: bool, out: &
             }
         }
     } else {
-        Ok(Input {
-            id: None,
-            text: Cow::Borrowed(text),
-            subject: None,
-            lang: None,
-            channel: None,
-            author: None,
-            followers: None,
-        })
+        Ok(Input::plain(text))
     };
     let input = match parsed {
         Ok(i) => i,
@@ -238,15 +245,7 @@ pub fn run(scorer: &Scorer, explain: bool, input: impl BufRead, mut output: impl
 /// `earshot score --explain "text"`: a breakdown an operator can read.
 pub fn explain(scorer: &Scorer, text: &str) -> String {
     use std::fmt::Write as _;
-    let input = Input {
-        id: None,
-        text: Cow::Borrowed(text),
-        subject: None,
-        lang: None,
-        channel: None,
-        author: None,
-        followers: None,
-    };
+    let input = Input::plain(text);
     let Scored { post, score } = scorer.score(post("1".into(), input));
     let mut o = String::new();
     let _ = writeln!(o, "{text:?}");

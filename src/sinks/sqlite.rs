@@ -103,3 +103,68 @@ impl Sink for SqliteSink {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Incident, IncidentStatus, PostSummary, Severity, Ticket};
+
+    fn ticket(version: u32, severity: Severity) -> OutboxRow {
+        let post = PostSummary {
+            id: "d:1".into(),
+            url: None,
+            author: "@a".into(),
+            channel: "email".into(),
+            excerpt: "x".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let incident = Incident {
+            id: "inc-1".into(),
+            provider: "p".into(),
+            version,
+            status: IncidentStatus::Open,
+            severity,
+            risk: 70.0,
+            sentiment: -0.5,
+            categories: vec![],
+            language: None,
+            post_ids: vec!["d:1".into()],
+            channels: vec!["email".into()],
+            authors: vec!["@a".into()],
+            reach: 0,
+            first_seen: post.created_at,
+            last_seen: post.created_at,
+            summary: "s".into(),
+            top_post: post,
+            reasons: vec![],
+        };
+        OutboxRow {
+            seq: version as i64,
+            kind: "ticket".into(),
+            key: format!("inc-1#{version}"),
+            payload: serde_json::to_string(&Ticket::from_incident(&incident)).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_tickets_once_and_keeps_the_latest_incident() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export/crm.db");
+        let mut sink = SqliteSink::new(path.clone());
+        sink.open(None).await.unwrap();
+        sink.deliver(&[ticket(1, Severity::High), ticket(2, Severity::Critical)])
+            .await
+            .unwrap();
+        sink.deliver(&[ticket(1, Severity::High)]).await.unwrap(); // a replay
+        let conn = Connection::open(&path).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
+            .unwrap();
+        let (v, sev): (u32, String) = conn
+            .query_row("SELECT version, severity FROM incidents WHERE id = 'inc-1'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, v, sev.as_str()), (2, 2, "critical"));
+    }
+}
