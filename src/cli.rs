@@ -64,6 +64,9 @@ pub enum Command {
         /// Folder with smsa/, nusax/ and nhs/.
         #[arg(long, default_value = "../shared/data")]
         data: PathBuf,
+        /// Labelled posts about the default config's providers.
+        #[arg(long, default_value = "fixtures/eval/hospital-posts.jsonl")]
+        hospital: PathBuf,
         /// One JSON object per figure.
         #[arg(long)]
         json: bool,
@@ -262,14 +265,20 @@ fn tickets_table(tickets: &[Ticket]) -> String {
     out
 }
 
-pub fn eval(data: PathBuf, json: bool) -> Result<String, CliError> {
+pub fn eval(data: PathBuf, hospital: PathBuf, json: bool) -> Result<String, CliError> {
     let model = crate::sentiment::SentimentModel::builtin();
     let language = crate::stages::language::Language::new(&["en".into(), "id".into()]);
-    let figures = crate::eval::figures(
+    let mut figures = crate::eval::figures(
         &data,
         |text, lang| model.analyze_with(text, Some(lang), false).score,
         |text| language.identify(&crate::text::fold(text)),
     )?;
+    let config = Config::parse(crate::config::BUILTIN, crate::config::BUILTIN_ORIGIN)?;
+    let scorer = crate::score_cmd::Scorer::new(&config, crate::scoring::Engine::from_config(&config)?);
+    figures.extend(crate::eval::hospital(&hospital, |text| {
+        let scored = scorer.score_with(crate::score_cmd::plain_post(text), false);
+        (scored.post.provider.map(|m| m.id), scored.score.severity)
+    })?);
     let mut out = String::new();
     for f in figures {
         if json {

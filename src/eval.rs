@@ -202,6 +202,48 @@ pub fn figures(
     Ok(out)
 }
 
+/// Labelled posts about the default providers (`fixtures/eval`): F1 of
+/// high-or-critical detection and the share with the right provider (or
+/// none). `score(text)` gives (provider, severity).
+pub fn hospital(
+    path: &Path,
+    score: impl Fn(&str) -> (Option<String>, crate::model::Severity),
+) -> Result<Vec<Figure>, DataError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        text: String,
+        provider: Option<String>,
+        high: bool,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| read_err(path, e))?;
+    let (mut tp, mut fp, mut fn_, mut right, mut n) = (0f64, 0f64, 0f64, 0usize, 0usize);
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let row: Row = serde_json::from_str(line).map_err(|e| read_err(path, format!("line {}: {e}", i + 1)))?;
+        let (provider, severity) = score(&row.text);
+        let high = severity >= crate::model::Severity::High;
+        n += 1;
+        right += usize::from(provider == row.provider);
+        match (high, row.high) {
+            (true, true) => tp += 1.0,
+            (true, false) => fp += 1.0,
+            (false, true) => fn_ += 1.0,
+            _ => {}
+        }
+    }
+    Ok(vec![
+        Figure {
+            name: "Hospital posts high/critical F1".into(),
+            value: 2.0 * tp / (2.0 * tp + fp + fn_).max(1.0),
+            n,
+        },
+        Figure {
+            name: "Hospital posts right provider".into(),
+            value: right as f64 / n.max(1) as f64,
+            n,
+        },
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

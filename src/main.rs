@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Command::Score { config, explain, text } => cli::score(config, explain, text),
         Command::Rules(RulesCommand::Check { dir }) => cli::rules_check(dir).map(|out| print!("{out}")),
         Command::Rules(RulesCommand::Test { dir }) => cli::rules_test(dir).map(|out| print!("{out}")),
-        Command::Eval { data, json } => cli::eval(data, json).map(|out| print!("{out}")),
+        Command::Eval { data, hospital, json } => cli::eval(data, hospital, json).map(|out| print!("{out}")),
         Command::Lexicon(LexiconCommand::Learn { data, out }) => {
             cli::lexicon_learn(data, out).map(|msg| print!("{msg}"))
         }

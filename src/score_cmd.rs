@@ -127,6 +127,11 @@ impl Scorer {
     }
 }
 
+/// A post of text alone, as `earshot score` builds it.
+pub fn plain_post(text: &str) -> Post {
+    post("1".into(), Input::plain(text))
+}
+
 fn post(id: String, input: Input<'_>) -> Post {
     Post {
         id: id.clone(),
