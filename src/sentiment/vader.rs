@@ -230,7 +230,8 @@ pub struct Vader {
 /// One token as VADER sees it: the original (for ALL CAPS) and lowercase.
 struct Token<'a> {
     orig: &'a str,
-    lower: String,
+    /// Borrowed when the token is lowercase already (most are).
+    lower: std::borrow::Cow<'a, str>,
 }
 
 fn is_punct(c: char) -> bool {
@@ -366,10 +367,12 @@ impl Vader {
             .split_whitespace()
             .map(|t| {
                 let orig = strip_punc_if_word(t);
-                Token {
-                    orig,
-                    lower: orig.to_lowercase(),
-                }
+                let lower = if orig.chars().any(char::is_uppercase) {
+                    std::borrow::Cow::Owned(orig.to_lowercase())
+                } else {
+                    std::borrow::Cow::Borrowed(orig)
+                };
+                Token { orig, lower }
             })
             .collect();
         if tokens.is_empty() {
@@ -379,9 +382,9 @@ impl Vader {
         let cap_diff = upper > 0 && upper < tokens.len();
         let mut sentiments = Vec::with_capacity(tokens.len());
         for i in 0..tokens.len() {
-            let lower = tokens[i].lower.as_str();
+            let lower = tokens[i].lower.as_ref();
             if self.is_booster(lower).is_some()
-                || (lower == "kind" && tokens.get(i + 1).is_some_and(|n| n.lower == "of"))
+                || (lower == "kind" && tokens.get(i + 1).is_some_and(|n| n.lower.as_ref() == "of"))
             {
                 sentiments.push(0.0);
                 continue;
@@ -389,7 +392,7 @@ impl Vader {
             let v = self.valence_at(&tokens, i, cap_diff, hits);
             sentiments.push(v);
         }
-        if let Some(bi) = tokens.iter().position(|t| CONTRAST.contains(&t.lower.as_str())) {
+        if let Some(bi) = tokens.iter().position(|t| CONTRAST.contains(&t.lower.as_ref())) {
             for (si, s) in sentiments.iter_mut().enumerate() {
                 if si < bi {
                     *s *= 0.5;
@@ -409,11 +412,11 @@ impl Vader {
     }
 
     fn valence_at(&self, tokens: &[Token], i: usize, cap_diff: bool, hits: &mut Hits) -> f32 {
-        let lower = tokens[i].lower.as_str();
+        let lower = tokens[i].lower.as_ref();
         let Some((base, collapsed)) = self.lookup(lower) else {
             return 0.0;
         };
-        let word = |k: usize| tokens[k].lower.as_str();
+        let word = |k: usize| tokens[k].lower.as_ref();
         let in_lex = |k: usize| self.lexicon.contains_key(word(k));
         let mut valence = base;
         // "no" as a determiner of the next rated word, not a rated word itself.
@@ -473,7 +476,7 @@ impl Vader {
     }
 
     fn special_check(&self, mut valence: f32, tokens: &[Token], i: usize) -> f32 {
-        let w = |k: usize| tokens[k].lower.as_str();
+        let w = |k: usize| tokens[k].lower.as_ref();
         // Every special case and two-word booster starts with one of these.
         const FIRST: &[&str] = &[
             "the", "bad", "badass", "bus", "yeah", "kiss", "to", "beating", "broken", "just", "kind", "sort",
@@ -511,7 +514,7 @@ impl Vader {
 }
 
 fn negation_check(valence: f32, tokens: &[Token], start: usize, i: usize, negated: impl Fn(&str) -> bool) -> f32 {
-    let w = |k: usize| tokens[k].lower.as_str();
+    let w = |k: usize| tokens[k].lower.as_ref();
     match start {
         0 if negated(w(i - 1)) => valence * N_SCALAR,
         1 if w(i - 2) == "never" && matches!(w(i - 1), "so" | "this") => valence * 1.25,
@@ -527,7 +530,7 @@ fn negation_check(valence: f32, tokens: &[Token], start: usize, i: usize, negate
 }
 
 fn least_check(valence: f32, tokens: &[Token], i: usize, in_lex: impl Fn(usize) -> bool) -> f32 {
-    let w = |k: usize| tokens[k].lower.as_str();
+    let w = |k: usize| tokens[k].lower.as_ref();
     if i > 1 && !in_lex(i - 1) && w(i - 1) == "least" {
         if w(i - 2) != "at" && w(i - 2) != "very" {
             return valence * N_SCALAR;
