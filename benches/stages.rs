@@ -69,6 +69,7 @@ fn post(text: &str) -> Post {
         url: None,
         created_at: chrono::DateTime::UNIX_EPOCH,
         refs: Default::default(),
+        cursor: String::new(),
         norm: String::new(),
     }
 }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 pub const TICKET_SCHEMA_VERSION: u32 = 1;
 pub const ALERT_SCHEMA_VERSION: u32 = 1;
+pub const INCIDENT_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,6 +106,9 @@ pub enum IncidentStatus {
 /// One complaint and everything that spread it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
+    /// Incidents are stored as JSON in the state file; this says how to read one.
+    #[serde(default = "incident_schema")]
+    pub schema_version: u32,
     pub id: String,
     pub provider: String,
     /// Bumped each time a ticket is emitted for it.
@@ -124,6 +128,10 @@ pub struct Incident {
     pub summary: String,
     pub top_post: PostSummary,
     pub reasons: Vec<Reason>,
+}
+
+fn incident_schema() -> u32 {
+    INCIDENT_SCHEMA_VERSION
 }
 
 /// A post as a ticket or alert shows it.

@@ -34,6 +34,10 @@ pub struct Post {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub refs: Refs,
+    /// The source position this post was read at (opaque to all but its
+    /// source): where an operator finds it again, and what its `Ack` commits.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cursor: String,
     /// Lowercased, whitespace-folded subject and text, filled by the
     /// normalize stage so later stages do not redo it.
     #[serde(skip)]

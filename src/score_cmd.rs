@@ -151,6 +151,7 @@ fn post(id: String, input: Input<'_>) -> Post {
         url: None,
         created_at: chrono::DateTime::UNIX_EPOCH,
         refs: Default::default(),
+        cursor: String::new(),
         norm: String::new(),
     }
 }

@@ -119,6 +119,7 @@ mod tests {
             created_at: chrono::DateTime::UNIX_EPOCH,
         };
         let incident = Incident {
+            schema_version: crate::model::INCIDENT_SCHEMA_VERSION,
             id: "inc-1".into(),
             provider: "p".into(),
             version,

@@ -75,6 +75,7 @@ pub fn parse_line(source: &str, default_channel: &str, line: &str) -> Result<Pos
             quote_of: l.quote_of,
             forward_of: l.forward_of,
         },
+        cursor: String::new(),
         norm: String::new(),
     })
 }
@@ -168,9 +169,15 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
                 Err(e) => Err(format!("not UTF-8: {e}")),
                 Ok(_) => parse_line(&ctx.name, &config.channel, text),
             };
+            let position = serde_json::to_string(&Position {
+                file: name.clone(),
+                offset,
+            })
+            .expect("positions serialize");
             let post = match post {
-                Ok(p) => {
+                Ok(mut p) => {
                     received.inc();
+                    p.cursor.clone_from(&position);
                     Some(p)
                 }
                 Err(e) => {
@@ -179,11 +186,6 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
                     None
                 }
             };
-            let position = serde_json::to_string(&Position {
-                file: name.clone(),
-                offset,
-            })
-            .expect("positions serialize");
             let envelope = Envelope {
                 post,
                 ack: Ack::new(&ctx.name, position),
@@ -272,6 +274,12 @@ mod tests {
         run(cfg, ctx).await.unwrap();
         let mut out = Vec::new();
         while let Some(e) = rx.recv().await {
+            if let Some(p) = &e.post {
+                assert_eq!(
+                    p.cursor, e.ack.cursor.position,
+                    "a post knows the position it came from"
+                );
+            }
             out.push((e.post.map(|p| p.native_id), e.ack.cursor.position));
         }
         out

@@ -50,6 +50,7 @@ fn summary(provider: &str, post: &Post, score: &Score) -> String {
 pub fn open(post: &Post, score: &Score) -> Option<Incident> {
     let provider = post.provider.as_ref()?.id.clone();
     Some(Incident {
+        schema_version: crate::model::INCIDENT_SCHEMA_VERSION,
         id: incident_id(&provider, &post.id),
         summary: summary(&provider, post, score),
         provider,
@@ -103,6 +104,7 @@ mod tests {
         });
         let inc = open(&p, &score).unwrap();
         assert_eq!(inc.post_ids, vec!["test:1"]);
+        assert_eq!(inc.schema_version, crate::model::INCIDENT_SCHEMA_VERSION);
         assert_eq!(inc.risk, 45.0);
         assert_eq!(inc.reach, 120);
         assert_eq!(inc.summary, "MEDIUM doctor absent about rshs by @pasien on mastodon");

@@ -110,6 +110,7 @@ pub(crate) mod testing {
             url: None,
             created_at: Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
             refs: Default::default(),
+            cursor: String::new(),
             norm: String::new(),
         }
     }
