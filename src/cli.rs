@@ -352,8 +352,7 @@ pub fn score(config: Option<PathBuf>, explain: bool, text: Vec<String>) -> Resul
             write!(out, "{}", crate::score_cmd::explain(&scorer, t))?;
         } else {
             let mut line = Vec::new();
-            let json = serde_json::json!({"id": (i + 1).to_string(), "text": t}).to_string();
-            crate::score_cmd::line(&scorer, json.as_bytes(), i + 1, false, &mut line);
+            crate::score_cmd::text_line(&scorer, i + 1, t, &mut line);
             out.write_all(&line)?;
             writeln!(out)?;
         }

@@ -132,6 +132,15 @@ pub fn plain_post(text: &str) -> Post {
     post("1".into(), Input::plain(text))
 }
 
+/// The output line for one TEXT argument, numbered `id`.
+pub fn text_line(scorer: &Scorer, id: usize, text: &str, out: &mut Vec<u8>) {
+    write_scored(
+        &scorer.score_with(post(id.to_string(), Input::plain(text)), false),
+        false,
+        out,
+    );
+}
+
 fn post(id: String, input: Input<'_>) -> Post {
     Post {
         id: id.clone(),
@@ -202,7 +211,11 @@ pub fn line(scorer: &Scorer, input: &[u8], line_no: usize, explain: bool, out: &
         }
     };
     let id = input.id.as_ref().map_or(fallback_id, id_string);
-    let scored = scorer.score_with(post(id, input), explain);
+    write_scored(&scorer.score_with(post(id, input), explain), explain, out);
+}
+
+/// The contract's output line for a scored post.
+fn write_scored(scored: &Scored, explain: bool, out: &mut Vec<u8>) {
     let p = &scored.post;
     let s = &scored.score;
     let output = Output {

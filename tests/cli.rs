@@ -128,3 +128,39 @@ fn metrics_and_healthz_are_served_while_running() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains("\"tickets-file\":\"ok\""), "{health}");
 }
+
+#[test]
+fn score_takes_texts_as_arguments_and_explains_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = earshot()
+        .current_dir(dir.path())
+        .args([
+            "score",
+            "RS Harapan Sehat salah diagnosa anak saya",
+            "the weather is nice",
+        ])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let lines = lines(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[0]["id"].as_str(), lines[1]["id"].as_str()),
+        (Some("1"), Some("2"))
+    );
+    assert_eq!(lines[0]["provider"], "rs-harapan-sehat");
+    assert!(
+        lines[0]["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "misdiagnosis")
+    );
+    assert_eq!(lines[1]["severity"], "none");
+    let out = earshot()
+        .args(["score", "--explain", "RS Harapan Sehat salah diagnosa"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("rule        hc-misdiagnosis v1"), "{text}");
+}

@@ -8,7 +8,7 @@ use regex::RegexBuilder;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,11 +131,7 @@ pub fn parse(text: &str, origin: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
 
 fn rule(src: &mut Source<'_>, item: Item<'_>, pack: &str) -> Option<Rule> {
     let span = item.span();
-    let is_table = matches!(item.get_ref(), DeValue::Table(_));
     let raw: RawRule = src.value(item)?;
-    if !is_table {
-        return None;
-    }
     let at = src.location(span.start);
     let id = raw.id.get_ref().trim().to_owned();
     let id_span = raw.id.span();
