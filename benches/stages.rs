@@ -4,14 +4,12 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use earshot::config::Config;
 use earshot::post::{Author, Post};
-use earshot::rules::{Rules, Subject};
+use earshot::rules::Rules;
 use earshot::score_cmd::{self, Scorer};
 use earshot::scoring::Engine;
 use earshot::sentiment::SentimentModel;
 use earshot::stages::Filter;
-use earshot::stages::language::Language;
 use earshot::stages::normalize::Normalize;
-use earshot::stages::relevance::Relevance;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -71,6 +69,7 @@ fn post(text: &str) -> Post {
         refs: Default::default(),
         cursor: String::new(),
         norm: String::new(),
+        words: Vec::new(),
     }
 }
 
@@ -78,18 +77,16 @@ fn bench(c: &mut Criterion) {
     let config = Config::parse(earshot::config::BUILTIN, "builtin").unwrap();
     let model = Arc::new(SentimentModel::builtin());
     let normalize = Normalize::new(&config.pipeline);
-    let language = Language::new(&config.pipeline.languages);
-    let relevance = Relevance::new(&config.providers);
     let rules = Rules::builtin();
-    let engine = Engine::new(model.clone(), Rules::builtin(), config.risk.clone(), &config.providers);
-    let prepared: Vec<Post> = POSTS
+    let engine = Engine::new(model.clone(), Rules::builtin(), &config);
+    let prepared: Vec<(Post, earshot::scoring::Reading)> = POSTS
         .iter()
         .map(|(lang, text)| {
             let mut p = post(text);
             normalize.apply(&mut p).unwrap();
             p.lang = Some((*lang).into());
-            let _ = relevance.apply(&mut p);
-            p
+            let reading = engine.read(&mut p, false).unwrap();
+            (p, reading)
         })
         .collect();
 
@@ -103,23 +100,20 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    g.bench_function("language", |b| {
+    g.bench_function("read (words, language, relevance)", |b| {
         b.iter(|| {
-            for p in &prepared {
+            for (p, _) in &prepared {
                 let mut p = p.clone();
                 p.lang = None;
-                black_box(language.apply(&mut p)).ok();
+                black_box(engine.read(&mut p, false)).ok();
             }
         })
-    });
-    g.bench_function("relevance", |b| {
-        b.iter(|| prepared.iter().filter_map(|p| relevance.matching(&p.norm)).count())
     });
     g.bench_function("sentiment", |b| {
         b.iter(|| {
             prepared
                 .iter()
-                .map(|p| model.analyze(&p.text, p.lang.as_deref()).score)
+                .map(|(p, _)| model.analyze_with(&p.text, p.lang.as_deref(), false).score)
                 .sum::<f32>()
         })
     });
@@ -127,28 +121,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             prepared
                 .iter()
-                .map(|p| {
-                    rules
-                        .evaluate(
-                            Subject {
-                                folded: &p.norm,
-                                lang: p.lang.as_deref(),
-                                has_provider: true,
-                            },
-                            None,
-                        )
-                        .len()
+                .map(|(p, _)| {
+                    let read = rules.read(&p.text);
+                    rules.evaluate(read.subject(p.lang.as_deref(), true), None).len()
                 })
                 .sum::<usize>()
         })
     });
     g.bench_function("engine (sentiment + rules + risk)", |b| {
-        b.iter(|| prepared.iter().map(|p| engine.score(p).risk).sum::<f32>())
+        b.iter(|| {
+            prepared
+                .iter()
+                .map(|(p, r)| engine.score_with(p, r, false).risk)
+                .sum::<f32>()
+        })
     });
-    let scorer = Scorer::new(
-        &config,
-        Engine::new(model, Rules::builtin(), config.risk.clone(), &config.providers),
-    );
+    let scorer = Scorer::new(&config, Engine::new(model, Rules::builtin(), &config));
     let lines: Vec<String> = POSTS
         .iter()
         .enumerate()

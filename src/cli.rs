@@ -267,14 +267,14 @@ fn tickets_table(tickets: &[Ticket]) -> String {
 
 pub fn eval(data: PathBuf, hospital: PathBuf, json: bool) -> Result<String, CliError> {
     let model = crate::sentiment::SentimentModel::builtin();
-    let language = crate::stages::language::Language::new(&["en".into(), "id".into()]);
+    let config = Config::parse(crate::config::BUILTIN, crate::config::BUILTIN_ORIGIN)?;
+    let engine = crate::scoring::Engine::from_config(&config)?;
     let mut figures = crate::eval::figures(
         &data,
         |text, lang| model.analyze_with(text, Some(lang), false).score,
-        |text| language.identify(&crate::text::fold(text)),
+        |text| engine.identify_language(text),
     )?;
-    let config = Config::parse(crate::config::BUILTIN, crate::config::BUILTIN_ORIGIN)?;
-    let scorer = crate::score_cmd::Scorer::new(&config, crate::scoring::Engine::from_config(&config)?);
+    let scorer = crate::score_cmd::Scorer::new(&config, engine);
     figures.extend(crate::eval::hospital(&hospital, |text| {
         let scored = scorer.score_with(crate::score_cmd::plain_post(text), false);
         (scored.post.provider.map(|m| m.id), scored.score.severity)

@@ -42,6 +42,9 @@ pub struct Post {
     /// normalize stage so later stages do not redo it.
     #[serde(skip)]
     pub norm: String,
+    /// The words of `norm`, also filled by the normalize stage.
+    #[serde(skip)]
+    pub words: Vec<crate::text::Word>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

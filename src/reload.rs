@@ -26,12 +26,7 @@ pub fn candidate(dir: &Path, current: &Engine, config: &Config) -> Result<Engine
     if !report.failures.is_empty() {
         return Err(report.to_string());
     }
-    Ok(Engine::new(
-        current.sentiment.clone(),
-        rules,
-        config.risk.clone(),
-        &config.providers,
-    ))
+    Ok(Engine::new(current.sentiment.clone(), rules, config))
 }
 
 /// Watches `dir` and SIGHUP until `stop`; swaps `engine` on each good change.

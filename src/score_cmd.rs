@@ -12,9 +12,7 @@ use crate::config::Config;
 use crate::model::{Reason, Score, Severity};
 use crate::post::{Author, Post};
 use crate::scoring::Engine;
-use crate::stages::language::Language;
 use crate::stages::normalize::Normalize;
-use crate::stages::relevance::Relevance;
 use crate::stages::{DropReason, Filter};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -76,8 +74,6 @@ struct ErrorLine<'a> {
 /// of them dropping it.
 pub struct Scorer {
     normalize: Normalize,
-    language: Language,
-    relevance: Relevance,
     engine: Engine,
 }
 
@@ -91,8 +87,6 @@ impl Scorer {
     pub fn new(config: &Config, engine: Engine) -> Scorer {
         Scorer {
             normalize: Normalize::new(&config.pipeline),
-            language: Language::new(&config.pipeline.languages).keeping_all(),
-            relevance: Relevance::new(&config.providers),
             engine,
         }
     }
@@ -108,10 +102,7 @@ impl Scorer {
             post.lang = matches!(lang.as_str(), "en" | "id").then_some(lang);
         }
         let empty = self.normalize.apply(&mut post) == Err(DropReason::Empty);
-        if !empty && post.lang.is_none() && self.language.apply(&mut post).is_err() {
-            post.lang = None;
-        }
-        let _ = self.relevance.apply(&mut post);
+        let reading = self.engine.read(&mut post, false).unwrap_or_default();
         let score = if empty {
             Score {
                 sentiment: 0.0,
@@ -121,7 +112,7 @@ impl Scorer {
                 reasons: Vec::new(),
             }
         } else {
-            self.engine.score_with(&post, reasons)
+            self.engine.score_with(&post, &reading, reasons)
         };
         Scored { post, score }
     }
@@ -162,6 +153,7 @@ fn post(id: String, input: Input<'_>) -> Post {
         refs: Default::default(),
         cursor: String::new(),
         norm: String::new(),
+        words: Vec::new(),
     }
 }
 
@@ -318,8 +310,7 @@ mod tests {
         let engine = Engine::new(
             std::sync::Arc::new(crate::sentiment::SentimentModel::builtin()),
             crate::rules::Rules::builtin(),
-            config.risk.clone(),
-            &config.providers,
+            &config,
         );
         Scorer::new(&config, engine)
     }

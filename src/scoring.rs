@@ -14,13 +14,17 @@
 //! fired rule that has one (unless the post reads as clearly positive), and
 //! is `none` for a post about no configured provider.
 
-use crate::config::{Config, Provider, RiskConfig, RulesSource};
+use crate::config::{Config, RiskConfig, RulesSource};
 use crate::diag::Diagnostics;
 use crate::model::{Reason, Score, Severity};
 use crate::post::Post;
 use crate::rules::{Rules, Subject};
 use crate::sentiment::SentimentModel;
-use aho_corasick::{AhoCorasick, MatchKind};
+use crate::sentiment::learned::Bound;
+use crate::stages::DropReason;
+use crate::stages::language::Language;
+use crate::stages::relevance::Relevance;
+use crate::text::Vocab;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -35,9 +39,23 @@ pub struct Engine {
     pub sentiment: Arc<SentimentModel>,
     pub rules: Rules,
     pub risk: RiskConfig,
-    /// Provider names, handles and hashtags: blanked out before sentiment,
-    /// so that "Harapan Sehat" ("healthy hope") reads as a name, not praise.
-    names: Option<AhoCorasick>,
+    /// Every word the tables below know, numbered: a post's words are
+    /// looked up once, then read by number.
+    vocab: Vocab,
+    language: Language,
+    relevance: Relevance,
+    learned: Bound,
+}
+
+/// What reading a post found: its words' numbers and where it names a
+/// provider. The same engine must score it.
+#[derive(Debug, Default, Clone)]
+pub struct Reading {
+    pub ids: Vec<u32>,
+    /// White-space tokens that name a provider (ascending): the sentiment
+    /// scorers read past them, so that "Harapan Sehat" ("healthy hope")
+    /// reads as a name, not as praise.
+    pub mentions: Vec<u32>,
 }
 
 /// Loads the rule packs the config names (see `ScoringConfig`).
@@ -52,75 +70,102 @@ impl Engine {
     /// The engine a config asks for, with the built-in lexicons.
     pub fn from_config(config: &Config) -> Result<Engine, Diagnostics> {
         let rules = load_rules(&config.scoring.rules_source())?;
-        Ok(Engine::new(
-            Arc::new(SentimentModel::builtin()),
-            rules,
-            config.risk.clone(),
-            &config.providers,
-        ))
+        Ok(Engine::new(Arc::new(SentimentModel::builtin()), rules, config))
     }
 
-    pub fn new(sentiment: Arc<SentimentModel>, rules: Rules, risk: RiskConfig, providers: &[Provider]) -> Engine {
-        let phrases: Vec<&String> = providers
-            .iter()
-            .flat_map(|p| p.names.iter().chain(&p.handles).chain(&p.hashtags))
-            .collect();
-        let names = (!phrases.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(phrases)
-                .expect("provider names are few and short")
-        });
+    /// Providers, languages and risk thresholds come from `config`.
+    pub fn new(sentiment: Arc<SentimentModel>, rules: Rules, config: &Config) -> Engine {
+        // The rules' numbering first, so that their word numbers hold here.
+        let mut vocab = rules.vocab().clone();
+        let relevance = Relevance::new(&config.providers, &mut vocab);
+        let language = Language::new(&config.pipeline.languages, &mut vocab);
+        let learned = sentiment.id.bind(&mut vocab);
         Engine {
             sentiment,
             rules,
-            risk,
-            names,
+            risk: config.risk.clone(),
+            vocab,
+            language,
+            relevance,
+            learned,
         }
     }
 
-    /// `text` with provider mentions replaced by spaces (same length).
-    fn masked<'t>(&self, text: Cow<'t, str>) -> Cow<'t, str> {
-        let Some(names) = &self.names else { return text };
-        let found: Vec<_> = names.find_iter(text.as_ref()).collect();
-        if found.is_empty() {
-            return text;
+    /// Reads a normalized post (`norm` and `words` filled): numbers its
+    /// words, sets its language and its provider. With `drop`, a post in
+    /// another language or about no provider is refused with the reason;
+    /// without, every post is read to the end (for `earshot score`).
+    pub fn read(&self, post: &mut Post, drop: bool) -> Result<Reading, DropReason> {
+        let mut ids = Vec::with_capacity(post.words.len());
+        self.vocab.lookup(&post.norm, &post.words, &mut ids);
+        if let Err(reason) = self.language.decide(post, &ids, drop) {
+            if drop {
+                return Err(reason);
+            }
+            post.lang = None;
         }
-        let mut out = text.into_owned();
-        for m in found.iter().rev() {
-            out.replace_range(m.range(), &" ".repeat(m.len()));
+        let mentions = self.relevance.find(&post.words, &ids);
+        post.provider = mentions.provider;
+        if drop && post.provider.is_none() {
+            return Err(DropReason::NoProvider);
         }
-        Cow::Owned(out)
+        Ok(Reading {
+            ids,
+            mentions: mentions.tokens,
+        })
     }
 
-    /// Scores a normalized post (`norm` filled; `lang` and `provider` as the
-    /// stages left them), with its reasons.
-    pub fn score(&self, post: &Post) -> Score {
-        self.score_with(post, true)
+    /// The language of a text among the configured ones (for tools).
+    pub fn identify_language(&self, text: &str) -> Option<String> {
+        self.language.identify(&crate::text::fold(text), &self.vocab)
     }
 
-    /// As `score`; without reasons when `reasons` is false (they cost more
+    /// Scores a post `read` has read, with its reasons.
+    pub fn score(&self, post: &Post, reading: &Reading) -> Score {
+        self.score_with(post, reading, true)
+    }
+
+    /// As `score`; without reasons when `explain` is false (they cost more
     /// than the scoring).
-    pub fn score_with(&self, post: &Post, explain: bool) -> Score {
+    pub fn score_with(&self, post: &Post, reading: &Reading, explain: bool) -> Score {
         let lang = post.lang.as_deref();
-        let text = match &post.subject {
-            Some(subject) => Cow::Owned(format!("{subject}\n{}", post.text)),
-            None => Cow::Borrowed(post.text.as_str()),
+        let mut hits = crate::sentiment::Hits {
+            keep: explain,
+            list: Vec::new(),
         };
-        let polarity = self.sentiment.analyze_with(&self.masked(text), lang, explain);
-        let sentiment = polarity.score;
+        let (sentiment, model) = if lang == Some("id") {
+            let s = self.sentiment.id.score_read(
+                &self.learned,
+                &post.norm,
+                &post.words,
+                &reading.ids,
+                &reading.mentions,
+                &mut hits,
+            );
+            (s, "id")
+        } else {
+            let text = match &post.subject {
+                Some(subject) => Cow::Owned(format!("{subject}\n{}", post.text)),
+                None => Cow::Borrowed(post.text.as_str()),
+            };
+            let text = if reading.mentions.is_empty() {
+                text
+            } else {
+                Cow::Owned(without_tokens(&text, &reading.mentions))
+            };
+            (self.sentiment.en.score(&text, &mut hits), "en")
+        };
         let mut reasons = Vec::new();
         let sentiment_points = (-sentiment).max(0.0) * SENTIMENT_POINTS;
         if explain {
             reasons.push(Reason {
                 kind: "sentiment".into(),
-                id: polarity.model.into(),
+                id: model.into(),
                 version: None,
                 matched: format!("{sentiment:.3}"),
                 weight: sentiment_points,
             });
-            let mut terms = polarity.terms;
+            let mut terms = hits.list;
             terms.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
             reasons.extend(terms.into_iter().take(TERMS_SHOWN).map(|t| Reason {
                 kind: "lexicon".into(),
@@ -134,6 +179,8 @@ impl Engine {
         let mut fired = self.rules.evaluate(
             Subject {
                 folded: &post.norm,
+                words: &post.words,
+                ids: &reading.ids,
                 lang,
                 has_provider: post.provider.is_some(),
             },
@@ -235,4 +282,21 @@ impl Engine {
             reasons,
         }
     }
+}
+
+/// `text` without the word characters of the white-space tokens `skip`
+/// (ascending); their punctuation stays, for the emphasis it carries.
+fn without_tokens(text: &str, skip: &[u32]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (k, token) in text.split_whitespace().enumerate() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if skip.binary_search(&(k as u32)).is_ok() {
+            out.extend(token.chars().filter(|c| !c.is_alphanumeric()));
+        } else {
+            out.push_str(token);
+        }
+    }
+    out
 }

@@ -121,7 +121,7 @@ fn metrics_and_healthz_are_served_while_running() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("earshot_stage_seconds_bucket{stage=\"language\""),
+        metrics.contains("earshot_stage_seconds_bucket{stage=\"read\""),
         "{metrics}"
     );
     assert!(metrics.contains("earshot_posts_dropped_total{reason="), "{metrics}");

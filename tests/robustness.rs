@@ -2,7 +2,7 @@
 //! in rule files, garbage configs — earshot answers and never panics or hangs.
 
 use earshot::config::Config;
-use earshot::rules::{Rules, Subject};
+use earshot::rules::Rules;
 use earshot::score_cmd::{self, Scorer};
 use earshot::scoring::Engine;
 use proptest::prelude::*;
@@ -13,8 +13,7 @@ static SCORER: LazyLock<Scorer> = LazyLock::new(|| {
     let engine = Engine::new(
         std::sync::Arc::new(earshot::sentiment::SentimentModel::builtin()),
         Rules::builtin(),
-        config.risk.clone(),
-        &config.providers,
+        &config,
     );
     Scorer::new(&config, engine)
 });
@@ -64,8 +63,8 @@ proptest! {
         );
         match Rules::from_sources(vec![("p.toml".into(), pack)]) {
             Ok(rules) => {
-                let text = "a".repeat(10_000);
-                let _ = rules.evaluate(Subject { folded: &text, lang: None, has_provider: true }, None);
+                let read = rules.read(&"a".repeat(10_000));
+                let _ = rules.evaluate(read.subject(None, true), None);
             }
             Err(d) => prop_assert!(d.to_string().starts_with("p.toml:"), "{}", d),
         }
@@ -129,15 +128,8 @@ fn pathological_regexes_compile_within_limits_or_are_refused() {
         match Rules::from_sources(vec![("p.toml".into(), pack)]) {
             Ok(rules) => {
                 // Linear time: a megabyte of the worst input for backtracking engines.
-                let text = "a".repeat(1_000_000);
-                let _ = rules.evaluate(
-                    Subject {
-                        folded: &text,
-                        lang: None,
-                        has_provider: true,
-                    },
-                    None,
-                );
+                let read = rules.read(&"a".repeat(1_000_000));
+                let _ = rules.evaluate(read.subject(None, true), None);
             }
             Err(d) => assert!(d.to_string().contains("p.toml:7:9"), "{d}"),
         }

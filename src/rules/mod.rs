@@ -7,8 +7,9 @@
 //! condition over them, notes on false positives, and embedded tests.
 //!
 //! All packs compile into one matcher: every keyword and proximity phrase of
-//! every rule in one aho-corasick automaton, every regex in one `RegexSet`,
-//! so a post is read once whatever the number of rules.
+//! every rule in one word trie, walked over the post's word numbers (looked
+//! up once per post, see `text::Vocab`), so the cost of keywords does not
+//! grow with their number. Regexes run each with its own literal prefilter.
 
 pub mod condition;
 mod pack;
@@ -16,9 +17,9 @@ pub mod testing;
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::model::Severity;
-use crate::text::PhraseSet;
+use crate::text::{Phrases, Vocab, Word};
 use condition::Expr;
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::Regex;
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::Path;
@@ -32,6 +33,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
 /// Regexes are compiled with these limits, so that a pattern cannot take
 /// unbounded memory; matching is linear in the text whatever the pattern.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Each regex's lazy DFA cache. Rule regexes with bounded repetitions of
+/// Unicode classes (`[^.!?]{0,30}`) have many states; a cache too small to
+/// hold them is rebuilt over and over, post after post.
+pub const REGEX_DFA_CACHE: usize = 8 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -107,9 +112,11 @@ pub struct Rules {
     /// Index of each rule's first matcher in the flat matcher list.
     base: Vec<usize>,
     total: usize,
-    phrases: PhraseSet<(u32, Role)>,
-    regexes: RegexSet,
-    /// Flat matcher index of each regex in `regexes`.
+    /// The words of every phrase. An engine extends a copy of it with its
+    /// other tables' words, so the numbers here stay valid there.
+    vocab: Vocab,
+    phrases: Phrases<(u32, Role)>,
+    /// Flat matcher index of each regex matcher.
     regex_owner: Vec<usize>,
     /// Flat matcher index → (rule, matcher).
     owner: Vec<(usize, usize)>,
@@ -127,8 +134,31 @@ pub struct Fired {
 pub struct Subject<'a> {
     /// Lowercased, white-space-folded subject and text.
     pub folded: &'a str,
+    /// Its words, and their numbers in `Rules::vocab` (or an extension of it).
+    pub words: &'a [Word],
+    pub ids: &'a [u32],
     pub lang: Option<&'a str>,
     pub has_provider: bool,
+}
+
+/// A folded text with its words and their numbers, for evaluating rules on
+/// text outside the pipeline (rule tests, tools).
+pub struct Read {
+    pub folded: String,
+    pub words: Vec<Word>,
+    pub ids: Vec<u32>,
+}
+
+impl Read {
+    pub fn subject<'a>(&'a self, lang: Option<&'a str>, has_provider: bool) -> Subject<'a> {
+        Subject {
+            folded: &self.folded,
+            words: &self.words,
+            ids: &self.ids,
+            lang,
+            has_provider,
+        }
+    }
 }
 
 impl Rules {
@@ -199,7 +229,6 @@ impl Rules {
         let mut base = Vec::with_capacity(rules.len());
         let mut owner = Vec::new();
         let mut phrases = Vec::new();
-        let mut patterns = Vec::new();
         let mut regex_owner = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
             base.push(owner.len());
@@ -214,34 +243,45 @@ impl Rules {
                         phrases.extend(left.iter().map(|w| (w.clone(), (flat, Role::Left))));
                         phrases.extend(right.iter().map(|w| (w.clone(), (flat, Role::Right))));
                     }
-                    MatcherKind::Regex(re) => {
-                        patterns.push(re.as_str().to_owned());
-                        regex_owner.push(flat as usize);
-                    }
+                    MatcherKind::Regex(_) => regex_owner.push(flat as usize),
                 }
             }
         }
-        let regexes = RegexSetBuilder::new(&patterns)
-            .size_limit(REGEX_SIZE_LIMIT * patterns.len().max(1))
-            .build()
-            .expect("each regex compiled alone within the limit");
+        let mut vocab = Vocab::default();
+        let phrases = Phrases::new(phrases, &mut vocab);
         Rules {
             total: owner.len(),
             rules,
             origin,
             base,
-            phrases: PhraseSet::new(phrases),
-            regexes,
+            vocab,
+            phrases,
             regex_owner,
             owner,
         }
     }
 
+    /// The words of every rule phrase, numbered.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// `text` folded and split, its words numbered by this rule set.
+    pub fn read(&self, text: &str) -> Read {
+        let folded = crate::text::fold(text);
+        let mut words = Vec::new();
+        crate::text::words_of(&folded, &mut words);
+        let mut ids = Vec::new();
+        self.vocab.lookup(&folded, &words, &mut ids);
+        Read { folded, words, ids }
+    }
+
     /// The rules that fire on `subject`, in pack order. `only` restricts the
     /// evaluation to one rule (for its tests).
     pub fn evaluate(&self, subject: Subject<'_>, only: Option<usize>) -> Vec<Fired> {
-        let spans = self.spans(subject.folded);
+        let spans = self.spans(subject);
         let mut fired = Vec::new();
+        let mut hits: Vec<bool> = Vec::new();
         for (ri, rule) in self.rules.iter().enumerate() {
             if only.is_some_and(|o| o != ri) || rule.status == Status::Deprecated {
                 continue;
@@ -256,7 +296,8 @@ impl Rules {
             if !rule.languages.is_empty() && subject.lang.is_some_and(|l| !rule.languages.iter().any(|x| x == l)) {
                 continue;
             }
-            let hits: Vec<bool> = own.iter().map(Option::is_some).collect();
+            hits.clear();
+            hits.extend(own.iter().map(Option::is_some));
             if rule.condition.eval(&hits) {
                 let spans = own
                     .iter()
@@ -271,7 +312,7 @@ impl Rules {
 
     /// The spans each matcher of rule `ri` matches, whether or not it fires.
     pub fn matcher_spans(&self, subject: Subject<'_>, ri: usize) -> Vec<(usize, Range<usize>)> {
-        let spans = self.spans(subject.folded);
+        let spans = self.spans(subject);
         spans[self.base[ri]..self.base[ri] + self.rules[ri].matchers.len()]
             .iter()
             .enumerate()
@@ -279,54 +320,48 @@ impl Rules {
             .collect()
     }
 
-    /// Every matcher's first span in `text`, by flat matcher index.
-    fn spans(&self, text: &str) -> Vec<Option<Range<usize>>> {
+    /// Every matcher's first span in the folded text, by flat matcher index.
+    fn spans(&self, subject: Subject<'_>) -> Vec<Option<Range<usize>>> {
         let mut spans: Vec<Option<Range<usize>>> = vec![None; self.total];
-        let mut sides: Vec<(usize, Role, Range<usize>)> = Vec::new();
-        for (values, span) in self.phrases.find(text) {
+        // Proximity sides: (flat matcher, left side?, first word, last word).
+        let mut sides: Vec<(usize, bool, usize, usize)> = Vec::new();
+        let words = subject.words;
+        self.phrases.find(subject.ids, |values, i, j| {
             for (flat, role) in values {
                 let flat = *flat as usize;
                 match role {
                     Role::Keyword => {
-                        spans[flat].get_or_insert(span.clone());
+                        spans[flat].get_or_insert(words[i].start as usize..words[j].end as usize);
                     }
-                    side => sides.push((flat, *side, span.clone())),
+                    Role::Left => sides.push((flat, true, i, j)),
+                    Role::Right => sides.push((flat, false, i, j)),
                 }
             }
-        }
-        if !self.regex_owner.is_empty() {
-            for i in self.regexes.matches(text).iter() {
-                let flat = self.regex_owner[i];
-                let (ri, mi) = self.owner[flat];
-                if let MatcherKind::Regex(re) = &self.rules[ri].matchers[mi].kind {
-                    spans[flat] = re.find(text).map(|m| m.range());
-                }
+        });
+        for &flat in &self.regex_owner {
+            let (ri, mi) = self.owner[flat];
+            if let MatcherKind::Regex(re) = &self.rules[ri].matchers[mi].kind {
+                spans[flat] = re.find(subject.folded).map(|m| m.range());
             }
         }
         if !sides.is_empty() {
-            self.near(text, &sides, &mut spans);
+            self.near(words, &sides, &mut spans);
         }
         spans
     }
 
     /// Proximity matchers: a left and a right phrase, in either order, with at
     /// most `within` words between them.
-    fn near(&self, text: &str, sides: &[(usize, Role, Range<usize>)], spans: &mut [Option<Range<usize>>]) {
-        let starts: Vec<usize> = std::iter::once(0)
-            .chain(text.match_indices(' ').map(|(i, _)| i + 1))
-            .collect();
-        let word = |offset: usize| starts.partition_point(|s| *s <= offset).saturating_sub(1);
-        for (flat, _, span) in sides.iter().filter(|s| matches!(s.1, Role::Left)) {
-            if spans[*flat].is_some() {
+    fn near(&self, words: &[Word], sides: &[(usize, bool, usize, usize)], spans: &mut [Option<Range<usize>>]) {
+        for &(flat, _, ls, le) in sides.iter().filter(|s| s.1) {
+            if spans[flat].is_some() {
                 continue;
             }
-            let (ri, mi) = self.owner[*flat];
+            let (ri, mi) = self.owner[flat];
             let MatcherKind::Near { within, .. } = self.rules[ri].matchers[mi].kind else {
                 continue;
             };
-            let (ls, le) = (word(span.start), word(span.end.saturating_sub(1)));
-            for (_, _, other) in sides.iter().filter(|s| s.0 == *flat && matches!(s.1, Role::Right)) {
-                let (rs, re) = (word(other.start), word(other.end.saturating_sub(1)));
+            for &(_, _, rs, re) in sides.iter().filter(|s| s.0 == flat && !s.1) {
                 // Words strictly between the two phrases (0 when adjacent or overlapping).
                 let gap = if rs > le {
                     rs - le - 1
@@ -334,7 +369,8 @@ impl Rules {
                     ls.saturating_sub(re + 1)
                 };
                 if gap <= within {
-                    spans[*flat] = Some(span.start.min(other.start)..span.end.max(other.end));
+                    let (a, b) = (ls.min(rs), le.max(re));
+                    spans[flat] = Some(words[a].start as usize..words[b].end as usize);
                     break;
                 }
             }
@@ -377,17 +413,9 @@ fires = false
     }
 
     fn fires(text: &str) -> bool {
-        let folded = crate::text::fold(text);
-        !rules()
-            .evaluate(
-                Subject {
-                    folded: &folded,
-                    lang: Some("id"),
-                    has_provider: true,
-                },
-                None,
-            )
-            .is_empty()
+        let rules = rules();
+        let read = rules.read(text);
+        !rules.evaluate(read.subject(Some("id"), true), None).is_empty()
     }
 
     #[test]

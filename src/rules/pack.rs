@@ -1,7 +1,7 @@
 //! Reading one rule pack file: TOML → rules, with every problem located.
 
 use super::condition::{self, Expr};
-use super::{Matcher, MatcherKind, REGEX_SIZE_LIMIT, Rule, RuleTest, Status};
+use super::{Matcher, MatcherKind, REGEX_DFA_CACHE, REGEX_SIZE_LIMIT, Rule, RuleTest, Status};
 use crate::diag::{Diagnostic, Item, Source};
 use crate::model::Severity;
 use regex::RegexBuilder;
@@ -273,6 +273,23 @@ fn matcher(
         );
         return None;
     }
+    // Phrases are matched as whole words; one without a letter or digit
+    // could never match.
+    let wordless: Vec<&String> = m
+        .keywords
+        .iter()
+        .flatten()
+        .chain(m.near.iter().flat_map(|n| n.left.iter().chain(&n.right)))
+        .filter(|w| !w.trim().is_empty() && crate::text::alnum_words(w).next().is_none())
+        .collect();
+    if let Some(w) = wordless.first() {
+        src.error(
+            Some(span),
+            format!("rule `{id}`: matcher `{name}`: phrase {w:?} has no letters or digits"),
+            Some("keywords and near phrases match whole words; use a regex for punctuation".into()),
+        );
+        return None;
+    }
     if let Some(words) = m.keywords {
         let words: Vec<String> = words
             .into_iter()
@@ -307,7 +324,7 @@ fn matcher(
     let pattern = m.regex?;
     let built = RegexBuilder::new(pattern.get_ref())
         .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_CACHE)
         .build();
     match built {
         Ok(re) if re.is_match("") => {

@@ -65,12 +65,8 @@ pub fn run(rules: &Rules) -> Report {
             continue;
         }
         for (ti, test) in rule.tests.iter().enumerate() {
-            let folded = crate::text::fold(&test.text);
-            let subject = Subject {
-                folded: &folded,
-                lang: test.lang.as_deref(),
-                has_provider: test.provider,
-            };
+            let read = rules.read(&test.text);
+            let subject = read.subject(test.lang.as_deref(), test.provider);
             let fired = rules.evaluate(subject, Some(ri));
             let got_fires = !fired.is_empty();
             // Which matchers matched, whether or not the rule fired.

@@ -14,6 +14,7 @@
 use super::tokens;
 use super::vader::Vader;
 use super::{Hits, TermHit, lexicon_map};
+use crate::text::{UNKNOWN, Vocab, Word};
 use rustc_hash::FxHashMap;
 
 pub const NEG: usize = 0;
@@ -29,12 +30,27 @@ const NEGATORS: &[&str] = &["tidak", "bukan", "belum", "jangan", "kurang", "not"
 pub struct Learned {
     /// Word → id; unigram weights by id (zero for words seen only in pairs).
     words: FxHashMap<String, u32>,
+    /// Everything the scorer asks of a word, found with one lookup: its id,
+    /// its fixed prior (see `priors`), whether it negates what follows.
+    entries: FxHashMap<Box<str>, Entry>,
     unigrams: Vec<[f32; 3]>,
     /// Word pair (first id << 32 | second id) → weights.
     bigrams: FxHashMap<u64, [f32; 3]>,
     bias: [f32; 3],
     seed: FxHashMap<String, f32>,
 }
+
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    /// `NONE` for a word the learned lexicon does not have.
+    id: u32,
+    /// Its prior valence, already scaled; 0 for none.
+    prior: f32,
+    source: &'static str,
+    negator: bool,
+}
+
+const NONE: u32 = u32::MAX;
 
 fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
@@ -105,9 +121,11 @@ pub fn sentiment(p: [f32; 3]) -> f32 {
 }
 
 impl Learned {
-    pub fn new(learned: &str, seed: &str) -> Learned {
+    /// `english` gives the valences of English words in code-mixed posts.
+    pub fn new(learned: &str, seed: &str, english: &Vader) -> Learned {
         let mut model = Learned {
             words: FxHashMap::default(),
+            entries: FxHashMap::default(),
             unigrams: Vec::new(),
             bigrams: FxHashMap::default(),
             bias: [0.0; 3],
@@ -130,7 +148,44 @@ impl Learned {
                 }
             }
         }
+        model.entries = model.entries(english);
         model
+    }
+
+    /// The one-lookup table: the same priors as `priors`, precomputed.
+    fn entries(&self, english: &Vader) -> FxHashMap<Box<str>, Entry> {
+        let mut entries: FxHashMap<Box<str>, Entry> = FxHashMap::default();
+        let blank = Entry {
+            id: NONE,
+            prior: 0.0,
+            source: "",
+            negator: false,
+        };
+        for (w, id) in &self.words {
+            entries.insert(w.as_str().into(), Entry { id: *id, ..blank });
+        }
+        for (w, v) in english.lexicon() {
+            if !self.seed.contains_key(w) && !self.knows(w) {
+                let e = entries.entry(w.as_str().into()).or_insert(blank);
+                (e.prior, e.source) = (v * ENGLISH_SCALE, "en-vader");
+            }
+        }
+        for (w, v) in &self.seed {
+            let e = entries.entry(w.as_str().into()).or_insert(blank);
+            (e.prior, e.source) = (v * SEED_SCALE, "id-seed");
+        }
+        for w in NEGATORS {
+            entries.entry((*w).into()).or_insert(blank).negator = true;
+        }
+        // Informal spellings read as their standard form, whatever else the
+        // lexicons say of the spelling itself.
+        for (informal, standard) in tokens::slang() {
+            match entries.get(*standard).copied() {
+                Some(e) => entries.insert((*informal).into(), e),
+                None => entries.remove(*informal),
+            };
+        }
+        entries
     }
 
     fn id(&mut self, word: &str) -> u32 {
@@ -154,18 +209,105 @@ impl Learned {
             .is_some_and(|id| self.unigrams[*id as usize] != [0.0; 3])
     }
 
-    pub fn score(&self, text: &str, english: &Vader, hits: &mut Hits) -> f32 {
-        let mut words = Vec::new();
-        tokens::words(text, &mut words);
-        let ids: Vec<Option<u32>> = words.iter().map(|w| self.words.get(w.as_str()).copied()).collect();
+    pub fn score(&self, text: &str, hits: &mut Hits) -> f32 {
+        self.score_words(hits, |each| {
+            tokens::each_spelling(text, |w| each(self.entries.get(w).copied(), w));
+        })
+    }
+
+    /// This lexicon's entries by the numbers of `vocab`, which it extends
+    /// with its words: what `score_read` looks words up in.
+    pub fn bind(&self, vocab: &mut Vocab) -> Bound {
+        let mut table = Vec::new();
+        for (w, e) in &self.entries {
+            let id = vocab.intern(w) as usize;
+            if table.len() <= id {
+                table.resize(id + 1, None);
+            }
+            table[id] = Some(*e);
+        }
+        Bound { table }
+    }
+
+    /// As `score`, over a post's words already numbered (see `text::Vocab`),
+    /// leaving out the words in the white-space tokens `skip` (ascending).
+    pub fn score_read(
+        &self,
+        bound: &Bound,
+        folded: &str,
+        words: &[Word],
+        ids: &[u32],
+        skip: &[u32],
+        hits: &mut Hits,
+    ) -> f32 {
+        self.score_words(hits, |each| {
+            for (word, &id) in words.iter().zip(ids) {
+                if skip.binary_search(&word.token).is_ok() {
+                    continue;
+                }
+                let w = &folded[word.range()];
+                if tokens::plain(w) {
+                    let entry = if id == UNKNOWN {
+                        None
+                    } else {
+                        bound.table.get(id as usize).copied().flatten()
+                    };
+                    each(entry, w);
+                } else {
+                    tokens::each_spelling(w, |w| each(self.entries.get(w).copied(), w));
+                }
+            }
+        })
+    }
+
+    /// The scorer proper: `words` calls its argument with each word's entry
+    /// (None: unknown) and spelling, in order.
+    fn score_words(&self, hits: &mut Hits, words: impl FnOnce(&mut dyn FnMut(Option<Entry>, &str))) -> f32 {
+        // One pass over the words: learned ids, and the priors (the same
+        // sums `priors` and `prior_logits` make, in the same order).
+        let mut ids: Vec<u32> = Vec::with_capacity(64);
+        let mut spellings: Vec<String> = Vec::new();
+        let mut prior = [0.0f32; 3];
+        let mut prior_hits: Vec<TermHit> = Vec::new();
+        let (mut neg1, mut neg2) = (false, false);
+        let keep = hits.keep;
+        words(&mut |entry: Option<Entry>, w: &str| {
+            ids.push(entry.map_or(NONE, |e| e.id));
+            let w = if keep { tokens::standard(w) } else { w };
+            if keep {
+                spellings.push(w.to_owned());
+            }
+            if let Some(e) = entry
+                && !e.source.is_empty()
+            {
+                let v = if neg1 || neg2 { -0.74 * e.prior } else { e.prior };
+                if v > 0.0 {
+                    prior[POS] += v;
+                } else {
+                    prior[NEG] -= v;
+                }
+                if keep {
+                    prior_hits.push(TermHit {
+                        term: w.to_owned(),
+                        weight: v,
+                        lexicon: e.source,
+                    });
+                }
+            }
+            neg2 = neg1;
+            neg1 = entry.is_some_and(|e| e.negator);
+        });
         // Each unigram and bigram once, as in training.
         let mut keys: Vec<(u64, usize)> = Vec::with_capacity(ids.len() * 2);
-        for (i, id) in ids.iter().enumerate() {
-            if let Some(id) = id {
-                keys.push((u64::from(*id) | (1 << 63), i));
+        for (i, &id) in ids.iter().enumerate() {
+            if id == NONE {
+                continue;
             }
-            if let (Some(a), Some(Some(b))) = (id, ids.get(i + 1)) {
-                keys.push((pair(*a, *b), i));
+            keys.push((u64::from(id) | (1 << 63), i));
+            if let Some(&b) = ids.get(i + 1)
+                && b != NONE
+            {
+                keys.push((pair(id, b), i));
             }
         }
         keys.sort_unstable_by_key(|k| k.0);
@@ -185,28 +327,25 @@ impl Learned {
             if valence.abs() >= 0.25 {
                 hits.add(|| TermHit {
                     term: match term {
-                        Some(i) => format!("{} {}", words[i], words[i + 1]),
-                        None => words[i].clone(),
+                        Some(i) => format!("{} {}", spellings[i], spellings[i + 1]),
+                        None => spellings[i].clone(),
                     },
                     weight: valence,
                     lexicon: "id-learned",
                 });
             }
         }
-        let priors = priors(&words, &self.seed, english, |w| self.knows(w));
-        let prior = prior_logits(&priors);
         for k in 0..3 {
             logits[k] += prior[k];
         }
-        for (term, v, source) in priors {
-            hits.add(|| TermHit {
-                term,
-                weight: v,
-                lexicon: source,
-            });
-        }
+        hits.list.extend(prior_hits);
         sentiment(softmax(logits))
     }
+}
+
+/// A learned lexicon's entries by word number (see `Learned::bind`).
+pub struct Bound {
+    table: Vec<Option<Entry>>,
 }
 
 #[cfg(test)]
@@ -224,11 +363,12 @@ mod tests {
     #[test]
     fn seed_and_negation() {
         let vader = Vader::new("good\t1.9\n", "");
-        let model = Learned::new("__bias__\t0\t0.5\t0\n", "kecewa\t-3.0\n");
+        let model = Learned::new("__bias__\t0\t0.5\t0\n", "kecewa\t-3.0\n", &vader);
         let mut hits = Hits::kept();
-        assert!(model.score("saya kecewa", &vader, &mut hits) < -0.05);
+        assert!(model.score("saya kecewa", &mut hits) < -0.05);
         assert_eq!(hits.list[0].lexicon, "id-seed");
-        assert!(model.score("saya tidak kecewa", &vader, &mut Hits::kept()) > 0.05);
-        assert!(model.score("dokternya good", &vader, &mut Hits::kept()) >= 0.0);
+        assert!(model.score("saya tidak kecewa", &mut Hits::kept()) > 0.05);
+        assert!(model.score("dokternya good", &mut Hits::kept()) > 0.0);
+        assert!(model.score("dokternya not good", &mut Hits::kept()) < 0.0);
     }
 }

@@ -77,10 +77,9 @@ pub fn lexicon_map(text: &str) -> FxHashMap<String, f32> {
 
 impl SentimentModel {
     pub fn builtin() -> SentimentModel {
-        SentimentModel {
-            en: vader::Vader::new(EN_VADER, EMOJI_VADER),
-            id: learned::Learned::new(ID_LEARNED, ID_SEED),
-        }
+        let en = vader::Vader::new(EN_VADER, EMOJI_VADER);
+        let id = learned::Learned::new(ID_LEARNED, ID_SEED, &en);
+        SentimentModel { en, id }
     }
 
     /// `lang` is the post's language; anything but Indonesian reads as English.
@@ -95,7 +94,7 @@ impl SentimentModel {
             list: Vec::new(),
         };
         let (score, model) = match lang {
-            Some("id") => (self.id.score(text, &self.en, &mut hits), "id"),
+            Some("id") => (self.id.score(text, &mut hits), "id"),
             _ => (self.en.score(text, &mut hits), "en"),
         };
         Polarity {

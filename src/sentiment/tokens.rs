@@ -105,30 +105,57 @@ fn collapse(word: &str) -> String {
     out
 }
 
+/// The informal spellings and their standard forms.
+pub fn slang() -> &'static [(&'static str, &'static str)] {
+    SLANG
+}
+
+/// Whether `each_spelling` passes this word as it is.
+pub fn plain(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let uppercase = b.iter().any(u8::is_ascii_uppercase);
+    let reduplicated = b.len() > 1 && b[b.len() - 1] == b'2';
+    let elongated = b.len() > 3 && b.windows(3).any(|t| t[0] == t[1] && t[1] == t[2]);
+    raw.is_ascii() && !uppercase && !reduplicated && !elongated
+}
+
+/// Calls `f` with each word of `text`, normalized, in order.
+pub fn each_word(text: &str, mut f: impl FnMut(&str)) {
+    each_spelling(text, |w| f(standard(w)));
+}
+
+/// As `each_word`, but informal spellings are left as written (for callers
+/// whose tables map them already). Words that need no change are passed as
+/// they are; the others are built in one reused buffer, so the common case
+/// allocates nothing.
+pub fn each_spelling(text: &str, mut f: impl FnMut(&str)) {
+    let mut buf = String::new();
+    for raw in crate::text::alnum_words(text) {
+        let b = raw.as_bytes();
+        if plain(raw) {
+            f(raw);
+            continue;
+        }
+        buf.clear();
+        if b.iter().any(u8::is_ascii_uppercase) || !raw.is_ascii() {
+            buf.extend(raw.chars().flat_map(char::to_lowercase));
+        } else {
+            buf.push_str(raw);
+        }
+        if buf.len() > 1 && buf.ends_with('2') && buf[..buf.len() - 1].chars().all(char::is_alphabetic) {
+            buf.pop();
+        }
+        if buf.chars().count() > 3 && buf.as_bytes().windows(3).any(|t| t[0] == t[1] && t[1] == t[2]) {
+            buf = collapse(&buf);
+        }
+        f(&buf);
+    }
+}
+
 /// Words of `text`, normalized, in order.
 pub fn words(text: &str, out: &mut Vec<String>) {
     out.clear();
-    for raw in text.split(|c: char| !c.is_alphanumeric()) {
-        if raw.is_empty() {
-            continue;
-        }
-        let mut w = if raw.bytes().any(|b| b.is_ascii_uppercase()) || !raw.is_ascii() {
-            raw.to_lowercase()
-        } else {
-            raw.to_owned()
-        };
-        if w.len() > 1 && w.ends_with('2') && w[..w.len() - 1].chars().all(char::is_alphabetic) {
-            w.pop();
-        }
-        if w.chars().count() > 3 && w.as_bytes().windows(3).any(|t| t[0] == t[1] && t[1] == t[2]) {
-            w = collapse(&w);
-        }
-        let s = standard(&w);
-        if s != w {
-            w = s.to_owned();
-        }
-        out.push(w);
-    }
+    each_word(text, |w| out.push(w.to_owned()));
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! mix the languages ("pelayanannya not good banget").
 
 use super::{Hits, TermHit, lexicon_map};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 const B_INCR: f32 = 0.293;
 const B_DECR: f32 = -0.293;
@@ -224,14 +224,41 @@ pub struct Vader {
     emoji: FxHashMap<char, String>,
     boosters: FxHashMap<&'static str, f32>,
     special: FxHashMap<&'static str, f32>,
-    negate: FxHashSet<&'static str>,
+    /// Every word any of the lists above knows, with what each says of it:
+    /// one lookup per token instead of one per list and per question.
+    words: FxHashMap<Box<str>, Info>,
 }
 
-/// One token as VADER sees it: the original (for ALL CAPS) and lowercase.
+/// What the lexicons say of one exact (lowercase) word.
+#[derive(Debug, Clone, Copy, Default)]
+struct Info {
+    valence: Option<f32>,
+    booster: Option<f32>,
+    negate: bool,
+    contrast: bool,
+    /// Starts a special case or a two-word booster.
+    special_first: bool,
+}
+
+/// Every special case and two-word booster starts with one of these.
+const SPECIAL_FIRST: &[&str] = &[
+    "the", "bad", "badass", "bus", "yeah", "kiss", "to", "beating", "broken", "just", "kind", "sort",
+];
+
+/// One token as VADER sees it, with what the lexicons say of it.
 struct Token<'a> {
-    orig: &'a str,
     /// Borrowed when the token is lowercase already (most are).
     lower: std::borrow::Cow<'a, str>,
+    upper: bool,
+    /// In the lexicon exactly (VADER's `in lexicon` tests).
+    in_lex: bool,
+    /// Its valence, found exactly or with repeated letters collapsed.
+    valence: Option<f32>,
+    collapsed: bool,
+    booster: Option<f32>,
+    negate: bool,
+    contrast: bool,
+    special_first: bool,
 }
 
 fn is_punct(c: char) -> bool {
@@ -242,11 +269,20 @@ fn is_punct(c: char) -> bool {
 /// or fewer (so that ":)" and ":D" survive).
 fn strip_punc_if_word(token: &str) -> &str {
     let stripped = token.trim_matches(is_punct);
-    if stripped.chars().count() <= 2 { token } else { stripped }
+    // Byte length bounds the character count: only short tokens need counting.
+    if stripped.len() <= 2 || (stripped.len() <= 8 && stripped.chars().count() <= 2) {
+        token
+    } else {
+        stripped
+    }
 }
 
 /// Python's `str.isupper`: some cased character, and none lowercase.
 fn is_upper(s: &str) -> bool {
+    if s.is_ascii() {
+        let b = s.as_bytes();
+        return b.iter().any(u8::is_ascii_uppercase) && !b.iter().any(u8::is_ascii_lowercase);
+    }
     let mut cased = false;
     for c in s.chars() {
         if c.is_lowercase() {
@@ -297,45 +333,82 @@ impl Vader {
                 chars.next().is_none().then(|| (c, desc.trim().to_owned()))
             })
             .collect();
-        let boosters = BOOST_UP
+        let boosters: FxHashMap<&'static str, f32> = BOOST_UP
             .iter()
             .map(|w| (*w, B_INCR))
             .chain(BOOST_DOWN.iter().map(|w| (*w, B_DECR)))
             .collect();
+        let mut words: FxHashMap<Box<str>, Info> = FxHashMap::default();
+        for (w, v) in &lexicon {
+            words.entry(w.as_str().into()).or_default().valence = Some(*v);
+        }
+        for (w, b) in &boosters {
+            words.entry((*w).into()).or_default().booster = Some(*b);
+        }
+        for w in NEGATE {
+            words.entry((*w).into()).or_default().negate = true;
+        }
+        for w in CONTRAST {
+            words.entry((*w).into()).or_default().contrast = true;
+        }
+        for w in SPECIAL_FIRST {
+            words.entry((*w).into()).or_default().special_first = true;
+        }
         Vader {
             lexicon,
             emoji,
             boosters,
             special: SPECIAL_CASES.iter().copied().collect(),
-            negate: NEGATE.iter().copied().collect(),
+            words,
         }
+    }
+
+    pub fn lexicon(&self) -> &FxHashMap<String, f32> {
+        &self.lexicon
     }
 
     pub fn valence(&self, word: &str) -> Option<f32> {
         self.lexicon.get(word).copied()
     }
 
-    fn lookup(&self, lower: &str) -> Option<(f32, Option<String>)> {
-        if let Some(v) = self.lexicon.get(lower) {
-            return Some((*v, None));
-        }
-        for keep in [2, 1] {
-            if let Some(c) = collapse_repeats(lower, keep)
-                && let Some(v) = self.lexicon.get(&c)
-            {
-                return Some((*v, Some(c)));
+    fn token<'a>(&self, raw: &'a str) -> Token<'a> {
+        let orig = strip_punc_if_word(raw);
+        let lower = if orig.bytes().any(|b| b.is_ascii_uppercase())
+            || (!orig.is_ascii() && orig.chars().any(char::is_uppercase))
+        {
+            std::borrow::Cow::Owned(orig.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(orig)
+        };
+        let info = self.words.get(lower.as_ref()).copied().unwrap_or_default();
+        let mut valence = info.valence;
+        let mut collapsed = false;
+        let mut booster = info.booster;
+        if valence.is_none() || booster.is_none() {
+            // An elongated word ("goooood") is looked up as "good", then "god".
+            for keep in [2, 1] {
+                if let Some(c) = collapse_repeats(&lower, keep)
+                    && let Some(other) = self.words.get(c.as_str())
+                {
+                    if valence.is_none() && other.valence.is_some() {
+                        valence = other.valence;
+                        collapsed = true;
+                    }
+                    booster = booster.or(other.booster);
+                }
             }
         }
-        None
-    }
-
-    fn is_booster(&self, lower: &str) -> Option<f32> {
-        if let Some(b) = self.boosters.get(lower) {
-            return Some(*b);
+        Token {
+            upper: is_upper(orig),
+            in_lex: info.valence.is_some(),
+            valence,
+            collapsed,
+            booster,
+            negate: info.negate || lower.contains("n't"),
+            contrast: info.contrast,
+            special_first: info.special_first,
+            lower,
         }
-        [2, 1]
-            .into_iter()
-            .find_map(|keep| collapse_repeats(lower, keep).and_then(|c| self.boosters.get(c.as_str()).copied()))
     }
 
     /// Emoji replaced by their descriptions, as VADER does.
@@ -363,28 +436,16 @@ impl Vader {
     /// Compound score in [-1, 1], with the terms that made it.
     pub fn score(&self, text: &str, hits: &mut Hits) -> f32 {
         let text = self.demojize(text);
-        let tokens: Vec<Token> = text
-            .split_whitespace()
-            .map(|t| {
-                let orig = strip_punc_if_word(t);
-                let lower = if orig.chars().any(char::is_uppercase) {
-                    std::borrow::Cow::Owned(orig.to_lowercase())
-                } else {
-                    std::borrow::Cow::Borrowed(orig)
-                };
-                Token { orig, lower }
-            })
-            .collect();
+        let tokens: Vec<Token> = text.split_whitespace().map(|t| self.token(t)).collect();
         if tokens.is_empty() {
             return 0.0;
         }
-        let upper = tokens.iter().filter(|t| is_upper(t.orig)).count();
+        let upper = tokens.iter().filter(|t| t.upper).count();
         let cap_diff = upper > 0 && upper < tokens.len();
         let mut sentiments = Vec::with_capacity(tokens.len());
         for i in 0..tokens.len() {
-            let lower = tokens[i].lower.as_ref();
-            if self.is_booster(lower).is_some()
-                || (lower == "kind" && tokens.get(i + 1).is_some_and(|n| n.lower.as_ref() == "of"))
+            if tokens[i].booster.is_some()
+                || (tokens[i].lower == "kind" && tokens.get(i + 1).is_some_and(|n| n.lower == "of"))
             {
                 sentiments.push(0.0);
                 continue;
@@ -392,7 +453,7 @@ impl Vader {
             let v = self.valence_at(&tokens, i, cap_diff, hits);
             sentiments.push(v);
         }
-        if let Some(bi) = tokens.iter().position(|t| CONTRAST.contains(&t.lower.as_ref())) {
+        if let Some(bi) = tokens.iter().position(|t| t.contrast) {
             for (si, s) in sentiments.iter_mut().enumerate() {
                 if si < bi {
                     *s *= 0.5;
@@ -413,11 +474,11 @@ impl Vader {
 
     fn valence_at(&self, tokens: &[Token], i: usize, cap_diff: bool, hits: &mut Hits) -> f32 {
         let lower = tokens[i].lower.as_ref();
-        let Some((base, collapsed)) = self.lookup(lower) else {
+        let Some(base) = tokens[i].valence else {
             return 0.0;
         };
         let word = |k: usize| tokens[k].lower.as_ref();
-        let in_lex = |k: usize| self.lexicon.contains_key(word(k));
+        let in_lex = |k: usize| tokens[k].in_lex;
         let mut valence = base;
         // "no" as a determiner of the next rated word, not a rated word itself.
         if lower == "no" && i + 1 < tokens.len() && in_lex(i + 1) {
@@ -429,13 +490,13 @@ impl Vader {
         {
             valence = base * N_SCALAR;
         }
-        if cap_diff && is_upper(tokens[i].orig) {
+        if cap_diff && tokens[i].upper {
             valence += if valence > 0.0 { C_INCR } else { -C_INCR };
         }
         for start in 0..3 {
             if i > start && !in_lex(i - (start + 1)) {
                 let prev = &tokens[i - (start + 1)];
-                let mut s = self.scalar(prev, valence, cap_diff);
+                let mut s = scalar(prev, valence, cap_diff);
                 if start == 1 && s != 0.0 {
                     s *= 0.95;
                 }
@@ -443,9 +504,7 @@ impl Vader {
                     s *= 0.9;
                 }
                 valence += s;
-                valence = negation_check(valence, tokens, start, i, |w| {
-                    self.negate.contains(w) || w.contains("n't")
-                });
+                valence = negation_check(valence, tokens, start, i);
                 if start == 2 {
                     valence = self.special_check(valence, tokens, i);
                 }
@@ -454,7 +513,15 @@ impl Vader {
         valence = least_check(valence, tokens, i, in_lex);
         if valence != 0.0 {
             hits.add(|| TermHit {
-                term: collapsed.unwrap_or_else(|| lower.to_owned()),
+                term: if tokens[i].collapsed {
+                    [2, 1]
+                        .into_iter()
+                        .filter_map(|keep| collapse_repeats(lower, keep))
+                        .find(|c| self.lexicon.contains_key(c))
+                        .unwrap_or_else(|| lower.to_owned())
+                } else {
+                    lower.to_owned()
+                },
                 weight: valence,
                 lexicon: "en-vader",
             });
@@ -462,26 +529,9 @@ impl Vader {
         valence
     }
 
-    fn scalar(&self, token: &Token, valence: f32, cap_diff: bool) -> f32 {
-        let Some(mut scalar) = self.is_booster(&token.lower) else {
-            return 0.0;
-        };
-        if valence < 0.0 {
-            scalar = -scalar;
-        }
-        if cap_diff && is_upper(token.orig) {
-            scalar += if valence > 0.0 { C_INCR } else { -C_INCR };
-        }
-        scalar
-    }
-
     fn special_check(&self, mut valence: f32, tokens: &[Token], i: usize) -> f32 {
         let w = |k: usize| tokens[k].lower.as_ref();
-        // Every special case and two-word booster starts with one of these.
-        const FIRST: &[&str] = &[
-            "the", "bad", "badass", "bus", "yeah", "kiss", "to", "beating", "broken", "just", "kind", "sort",
-        ];
-        if !(i.saturating_sub(3)..(i + 1).min(tokens.len())).any(|k| FIRST.contains(&w(k))) {
+        if !(i.saturating_sub(3)..(i + 1).min(tokens.len())).any(|k| tokens[k].special_first) {
             return valence;
         }
         let seqs = [
@@ -513,18 +563,32 @@ impl Vader {
     }
 }
 
-fn negation_check(valence: f32, tokens: &[Token], start: usize, i: usize, negated: impl Fn(&str) -> bool) -> f32 {
+fn scalar(token: &Token, valence: f32, cap_diff: bool) -> f32 {
+    let Some(mut scalar) = token.booster else {
+        return 0.0;
+    };
+    if valence < 0.0 {
+        scalar = -scalar;
+    }
+    if cap_diff && token.upper {
+        scalar += if valence > 0.0 { C_INCR } else { -C_INCR };
+    }
+    scalar
+}
+
+fn negation_check(valence: f32, tokens: &[Token], start: usize, i: usize) -> f32 {
     let w = |k: usize| tokens[k].lower.as_ref();
+    let negated = |k: usize| tokens[k].negate;
     match start {
-        0 if negated(w(i - 1)) => valence * N_SCALAR,
+        0 if negated(i - 1) => valence * N_SCALAR,
         1 if w(i - 2) == "never" && matches!(w(i - 1), "so" | "this") => valence * 1.25,
         1 if w(i - 2) == "without" && w(i - 1) == "doubt" => valence,
-        1 if negated(w(i - 2)) => valence * N_SCALAR,
+        1 if negated(i - 2) => valence * N_SCALAR,
         2 if (w(i - 3) == "never" && matches!(w(i - 2), "so" | "this")) || matches!(w(i - 1), "so" | "this") => {
             valence * 1.25
         }
         2 if w(i - 3) == "without" && (w(i - 2) == "doubt" || w(i - 1) == "doubt") => valence,
-        2 if negated(w(i - 3)) => valence * N_SCALAR,
+        2 if negated(i - 3) => valence * N_SCALAR,
         _ => valence,
     }
 }

@@ -77,6 +77,7 @@ pub fn parse_line(source: &str, default_channel: &str, line: &str) -> Result<Pos
         },
         cursor: String::new(),
         norm: String::new(),
+        words: Vec::new(),
     })
 }
 

@@ -9,9 +9,9 @@
 //! are unsure of pays for the detector over all languages, to tell "unsure"
 //! from "another language".
 
-use super::{DropReason, Filter, Verdict};
+use super::DropReason;
 use crate::post::Post;
-use rustc_hash::FxHashMap;
+use crate::text::{UNKNOWN, Vocab, Word};
 use whatlang::{Detector, Lang};
 
 /// ISO 639-1 codes earshot accepts in config and input, and their whatlang
@@ -103,19 +103,285 @@ const HINTS: &[(&str, &[&str])] = &[
             "deh",
             "nya",
             "tolong",
+            "akan",
+            "oleh",
+            "pada",
+            "atau",
+            "hanya",
+            "saja",
+            "aja",
+            "masih",
+            "sekali",
+            "buat",
+            "bikin",
+            "tempat",
+            "kalau",
+            "kalo",
+            "lebih",
+            "harus",
+            "semua",
+            "banyak",
+            "sampai",
+            "sekarang",
+            "kenapa",
+            "mengapa",
+            "bagaimana",
+            "apa",
+            "siapa",
+            "mereka",
+            "kamu",
+            "enak",
+            "murah",
+            "mahal",
+            "makan",
+            "makanan",
+            "harga",
+            "bagus",
+            "jelek",
+            "kecewa",
+            "puas",
+            "ramah",
+            "cepat",
+            "lambat",
+            "baik",
+            "buruk",
+            "terima",
+            "kasih",
+            "terlalu",
+            "paling",
+            "selalu",
+            "pernah",
+            "namun",
+            "padahal",
+            "seperti",
+            "bukan",
+            "jangan",
+            "kurang",
+            "agak",
+            "cukup",
+            "lumayan",
+            "hari",
+            "tahun",
+            "orang",
+            "anak",
+            "ibu",
+            "bapak",
+            "pak",
+            "juga",
+            "lalu",
+            "setelah",
+            "sebelum",
+            "saat",
+            "waktu",
+            "ketika",
+            "menjadi",
+            "jadi",
+            "tersebut",
+            "adalah",
+            "bahwa",
+            "agar",
+            "tanpa",
+            "tentang",
+            "terhadap",
+            "sejak",
+            "hingga",
+            "serta",
+            "tuh",
+            "nih",
+            "emang",
+            "gitu",
+            "kayak",
+            "dapat",
+            "telah",
+            "sedang",
+            "tetap",
+            "sendiri",
+            "baru",
+            "mungkin",
+            "sekali",
+            "semoga",
+            "sangat",
+            "benar",
+            "salah",
+            "sudah",
+            "belum",
+            "perawat",
+            "pasien",
+            "antre",
+            "antri",
+            "menunggu",
         ],
     ),
     (
         "en",
         &[
-            "the", "and", "is", "are", "was", "were", "to", "of", "my", "i", "you", "it", "this", "that", "for",
-            "with", "not", "no", "have", "has", "had", "they", "we", "so", "very", "but", "at", "hours", "doctor",
-            "hospital", "staff", "waited", "please", "thank", "thanks", "a", "an", "in", "on", "as", "be", "by",
-            "from", "their", "your", "our", "me", "he", "she", "his", "her", "us", "them", "what", "when", "just",
-            "about", "than", "all", "get", "got", "too", "much", "while", "ever", "only", "after", "before", "every",
-            "once", "anything", "would", "will", "can", "could", "should", "been", "being", "do", "does", "did",
-            "there", "here", "some", "any", "more", "most", "because", "if", "or", "how", "who", "why", "now", "which",
-            "really", "never", "even", "still", "also", "like", "am", "its", "let", "into", "over",
+            "the",
+            "and",
+            "is",
+            "are",
+            "was",
+            "were",
+            "to",
+            "of",
+            "my",
+            "i",
+            "you",
+            "it",
+            "this",
+            "that",
+            "for",
+            "with",
+            "not",
+            "no",
+            "have",
+            "has",
+            "had",
+            "they",
+            "we",
+            "so",
+            "very",
+            "but",
+            "at",
+            "hours",
+            "doctor",
+            "hospital",
+            "staff",
+            "waited",
+            "please",
+            "thank",
+            "thanks",
+            "a",
+            "an",
+            "in",
+            "on",
+            "as",
+            "be",
+            "by",
+            "from",
+            "their",
+            "your",
+            "our",
+            "me",
+            "he",
+            "she",
+            "his",
+            "her",
+            "us",
+            "them",
+            "what",
+            "when",
+            "just",
+            "about",
+            "than",
+            "all",
+            "get",
+            "got",
+            "too",
+            "much",
+            "while",
+            "ever",
+            "only",
+            "after",
+            "before",
+            "every",
+            "once",
+            "anything",
+            "would",
+            "will",
+            "can",
+            "could",
+            "should",
+            "been",
+            "being",
+            "do",
+            "does",
+            "did",
+            "there",
+            "here",
+            "some",
+            "any",
+            "more",
+            "most",
+            "because",
+            "if",
+            "or",
+            "how",
+            "who",
+            "why",
+            "now",
+            "which",
+            "really",
+            "never",
+            "even",
+            "still",
+            "also",
+            "like",
+            "am",
+            "its",
+            "let",
+            "into",
+            "over",
+            "nothing",
+            "everything",
+            "something",
+            "anyone",
+            "someone",
+            "everyone",
+            "always",
+            "again",
+            "through",
+            "during",
+            "without",
+            "those",
+            "these",
+            "other",
+            "where",
+            "well",
+            "made",
+            "make",
+            "felt",
+            "feel",
+            "told",
+            "said",
+            "went",
+            "came",
+            "didn",
+            "don",
+            "doesn",
+            "isn",
+            "wasn",
+            "couldn",
+            "wouldn",
+            "won",
+            "haven",
+            "better",
+            "helpful",
+            "friendly",
+            "kind",
+            "excellent",
+            "great",
+            "good",
+            "care",
+            "service",
+            "wait",
+            "waiting",
+            "time",
+            "long",
+            "nurse",
+            "nurses",
+            "treatment",
+            "appointment",
+            "appointments",
+            "people",
+            "patient",
+            "patients",
+            "ward",
+            "communication",
+            "professional",
+            "caring",
+            "happy",
+            "listened",
+            "explained",
         ],
     ),
 ];
@@ -141,56 +407,63 @@ fn mostly_latin(text: &str) -> bool {
 pub struct Language {
     allowed: Vec<&'static str>,
     restricted: Detector,
-    /// Function word → index into `allowed`.
-    hints: FxHashMap<&'static str, usize>,
-    /// Whether to tell posts in other languages apart (to drop them), at
-    /// the cost of the all-languages detector on uncertain posts.
-    drop_others: bool,
+    /// Word number → 1 + index into `allowed` of the language it hints at;
+    /// 0 for none.
+    hint_of: Vec<u8>,
 }
 
 impl Language {
-    pub fn new(codes: &[String]) -> Self {
+    pub fn new(codes: &[String], vocab: &mut Vocab) -> Self {
         let langs: Vec<Lang> = codes.iter().filter_map(|c| whatlang_code(c)).collect();
         let allowed = langs.iter().filter_map(|l| iso_code(*l)).collect::<Vec<_>>();
-        let hints = HINTS
-            .iter()
-            .filter_map(|(c, words)| allowed.iter().position(|a| a == c).map(|i| (i, *words)))
-            .flat_map(|(i, words)| words.iter().map(move |w| (*w, i)))
-            .collect();
+        let mut hint_of = Vec::new();
+        for (code, words) in HINTS {
+            let Some(i) = allowed.iter().position(|a| a == code) else {
+                continue;
+            };
+            for w in *words {
+                let id = vocab.intern(w) as usize;
+                if hint_of.len() <= id {
+                    hint_of.resize(id + 1, 0);
+                }
+                hint_of[id] = i as u8 + 1;
+            }
+        }
         Language {
             allowed,
             restricted: Detector::with_allowlist(langs),
-            hints,
-            drop_others: true,
+            hint_of,
         }
-    }
-
-    /// For scoring without dropping: the likeliest allowed language, always.
-    pub fn keeping_all(mut self) -> Self {
-        self.drop_others = false;
-        self
     }
 
     /// The allowed language whose function words clearly dominate, if any.
-    fn hint(&self, folded: &str) -> Option<(&'static str, usize)> {
-        let mut counts: Vec<(&'static str, usize)> = self.allowed.iter().map(|c| (*c, 0)).collect();
-        for word in folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-            if let Some(i) = self.hints.get(word) {
-                counts[*i].1 += 1;
+    fn hint(&self, ids: &[u32]) -> Option<(&'static str, usize)> {
+        let mut counts = [0usize; 8];
+        for id in ids {
+            if *id != UNKNOWN
+                && let Some(h) = self.hint_of.get(*id as usize)
+                && *h > 0
+            {
+                counts[(*h as usize - 1).min(7)] += 1;
             }
         }
-        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
-        match counts.as_slice() {
+        let mut ranked: Vec<(&'static str, usize)> = self.allowed.iter().zip(counts).map(|(c, n)| (*c, n)).collect();
+        ranked.sort_by_key(|c| std::cmp::Reverse(c.1));
+        match ranked.as_slice() {
             [(code, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|r| *n > 2 * r.1) => Some((code, *n)),
             [(code, n)] if *n >= 1 => Some((code, *n)),
             _ => None,
         }
     }
 
-    fn detect(&self, folded: &str) -> Result<(Option<&'static str>, f32), DropReason> {
+    /// The language of a folded text and how sure that is; `drop_others`
+    /// asks whether it is another language outright (to drop it), at the
+    /// cost of the all-languages detector on uncertain posts.
+    fn detect(&self, folded: &str, ids: &[u32], drop_others: bool) -> Result<(Option<&'static str>, f32), DropReason> {
         // Function words settle most posts at a fraction of the detector's
         // cost; a post in another language rarely has several of ours.
-        if let Some((code, n)) = self.hint(folded)
+        let hint = self.hint(ids);
+        if let Some((code, n)) = hint
             && n >= 2
             && mostly_latin(folded)
         {
@@ -213,10 +486,10 @@ impl Language {
         if info.is_reliable() {
             return Ok((detected, confidence));
         }
-        if let Some((code, n)) = self.hint(folded) {
+        if let Some((code, n)) = hint {
             return Ok((Some(code), (0.5 + 0.1 * n as f32).min(0.9)));
         }
-        if !self.drop_others {
+        if !drop_others {
             return Ok((detected, confidence));
         }
         // Unsure among the allowed ones: is it another language outright?
@@ -227,21 +500,23 @@ impl Language {
             _ => Ok((detected, confidence)),
         }
     }
-}
 
-impl Language {
-    /// The allowed language of a folded text, if it is one of them.
-    pub fn identify(&self, folded: &str) -> Option<String> {
-        self.detect(folded).ok().and_then(|(l, _)| l.map(str::to_owned))
+    /// The allowed language of a folded text, if it is one of them (for
+    /// tools; `vocab` is the one this was built with).
+    pub fn identify(&self, folded: &str, vocab: &Vocab) -> Option<String> {
+        let mut words: Vec<Word> = Vec::new();
+        crate::text::words_of(folded, &mut words);
+        let mut ids = Vec::new();
+        vocab.lookup(folded, &words, &mut ids);
+        self.detect(folded, &ids, true)
+            .ok()
+            .and_then(|(l, _)| l.map(str::to_owned))
     }
-}
 
-impl Filter for Language {
-    fn name(&self) -> &'static str {
-        "language"
-    }
-
-    fn apply(&self, post: &mut Post) -> Verdict {
+    /// Sets the post's language: the one it declares when allowed, else the
+    /// detected one. With `drop_others`, a post in another language is
+    /// refused; without, it gets the likeliest allowed language.
+    pub fn decide(&self, post: &mut Post, ids: &[u32], drop_others: bool) -> Result<(), DropReason> {
         if let Some(given) = &post.lang {
             let code = given.trim().to_ascii_lowercase();
             return match self.allowed.iter().find(|a| **a == code) {
@@ -253,7 +528,7 @@ impl Filter for Language {
                 None => Err(DropReason::Language),
             };
         }
-        let (lang, confidence) = self.detect(&post.norm)?;
+        let (lang, confidence) = self.detect(&post.norm, ids, drop_others)?;
         post.lang = lang.map(str::to_owned);
         post.lang_confidence = confidence;
         Ok(())
@@ -265,10 +540,20 @@ mod tests {
     use super::*;
     use crate::stages::testing::normalized;
 
+    fn stage() -> (Language, Vocab) {
+        let mut vocab = Vocab::default();
+        (Language::new(&["en".into(), "id".into()], &mut vocab), vocab)
+    }
+
+    fn decide(stage: &(Language, Vocab), p: &mut Post) -> Result<(), DropReason> {
+        let mut ids = Vec::new();
+        stage.1.lookup(&p.norm, &p.words, &mut ids);
+        stage.0.decide(p, &ids, true)
+    }
+
     fn detect(text: &str) -> Result<Option<String>, DropReason> {
-        let stage = Language::new(&["en".into(), "id".into()]);
         let mut p = normalized(text);
-        stage.apply(&mut p).map(|_| p.lang)
+        decide(&stage(), &mut p).map(|_| p.lang)
     }
 
     #[test]
@@ -310,13 +595,13 @@ mod tests {
 
     #[test]
     fn declared_language_is_trusted_when_allowed() {
-        let stage = Language::new(&["en".into(), "id".into()]);
+        let stage = stage();
         let mut p = normalized("ok");
         p.lang = Some("ID".into());
-        stage.apply(&mut p).unwrap();
+        decide(&stage, &mut p).unwrap();
         assert_eq!((p.lang.as_deref(), p.lang_confidence), (Some("id"), 1.0));
         p.lang = Some("fr".into());
-        assert_eq!(stage.apply(&mut p), Err(DropReason::Language));
+        assert_eq!(decide(&stage, &mut p), Err(DropReason::Language));
     }
 
     #[test]

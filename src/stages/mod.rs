@@ -1,10 +1,11 @@
 //! The stages a post goes through between its source and the committer.
 //!
-//! Filters (`normalize`, `language`, `relevance`) keep or drop a post with a
-//! counted reason; `score` turns a kept post into a `Score`. They are pure
-//! and stateless, so they run off the committer's thread and can be spread
-//! over cores. `incident` and `alert` run in the committer, inside the
-//! transaction that makes their output durable.
+//! `normalize` cleans and folds a post; the engine then reads it (`language`,
+//! `relevance`: both keep or drop it with a counted reason) and `score`
+//! turns a kept post into a `Score`. They are pure and stateless, so they
+//! run off the committer's thread and can be spread over cores. `incident`
+//! and `alert` run in the committer, inside the transaction that makes
+//! their output durable.
 
 pub mod alert;
 pub mod incident;
@@ -60,11 +61,7 @@ pub struct Stages {
 impl Stages {
     pub fn new(config: &Config, scorer: score::Scorer) -> Self {
         Stages {
-            filters: vec![
-                Box::new(normalize::Normalize::new(&config.pipeline)),
-                Box::new(language::Language::new(&config.pipeline.languages)),
-                Box::new(relevance::Relevance::new(&config.providers)),
-            ],
+            filters: vec![Box::new(normalize::Normalize::new(&config.pipeline))],
             scorer,
         }
     }
@@ -78,10 +75,10 @@ impl Stages {
                 return Outcome::Dropped(reason);
             }
         }
-        let start = Instant::now();
-        let score = self.scorer.score(&post);
-        metrics.observe_stage("score", start);
-        Outcome::Scored(Box::new(post), score)
+        match self.scorer.process(&mut post, metrics) {
+            Ok(score) => Outcome::Scored(Box::new(post), score),
+            Err(reason) => Outcome::Dropped(reason),
+        }
     }
 }
 
@@ -112,12 +109,14 @@ pub(crate) mod testing {
             refs: Default::default(),
             cursor: String::new(),
             norm: String::new(),
+            words: Vec::new(),
         }
     }
 
     pub fn normalized(text: &str) -> Post {
         let mut p = post(text);
         p.norm = crate::text::fold(text);
+        crate::text::words_of(&p.norm, &mut p.words);
         p
     }
 }

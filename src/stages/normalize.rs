@@ -19,7 +19,12 @@ impl Normalize {
 }
 
 fn clean(s: &mut String) {
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    let control = if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_control() && b != b'\n' && b != b'\t')
+    } else {
+        s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+    };
+    if control {
         *s = s
             .chars()
             .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
@@ -50,6 +55,7 @@ impl Filter for Normalize {
             Some(subject) => text::fold(&format!("{subject}\n{}", post.text)),
             None => text::fold(&post.text),
         };
+        text::words_of(&post.norm, &mut post.words);
         Ok(())
     }
 }
