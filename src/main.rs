@@ -2,6 +2,9 @@ use clap::Parser;
 use earshot::cli::{self, Cli, Command, ConfigCommand, LexiconCommand, LogFormat, RulesCommand, TicketsCommand};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

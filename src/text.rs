@@ -33,6 +33,65 @@ fn fold_chars(text: &str) -> String {
     out
 }
 
+/// `fold`, and the words of the folded text (see `words_of`), in one pass
+/// for ASCII text (most posts).
+pub fn fold_words(text: &str, words: &mut Vec<Word>) -> String {
+    words.clear();
+    if !text.is_ascii() {
+        let folded = fold_chars(text);
+        words_of(&folded, words);
+        return folded;
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    // About one word in five bytes: reserve once rather than grow in steps.
+    words.reserve(text.len() / 4 + 4);
+    let mut space = false;
+    let mut token = 0u32;
+    let mut start = 0usize;
+    let mut in_word = false;
+    for &b in text.as_bytes() {
+        if ASCII_SPACE[b as usize] {
+            space = !out.is_empty();
+            if in_word {
+                words.push(Word {
+                    start: start as u32,
+                    end: out.len() as u32,
+                    token,
+                });
+                in_word = false;
+            }
+            continue;
+        }
+        if space {
+            out.push(b' ');
+            token += 1;
+            space = false;
+        }
+        let alnum = ASCII_ALNUM[b as usize];
+        if alnum != in_word {
+            if alnum {
+                start = out.len();
+            } else {
+                words.push(Word {
+                    start: start as u32,
+                    end: out.len() as u32,
+                    token,
+                });
+            }
+            in_word = alnum;
+        }
+        out.push(b.to_ascii_lowercase());
+    }
+    if in_word {
+        words.push(Word {
+            start: start as u32,
+            end: out.len() as u32,
+            token,
+        });
+    }
+    String::from_utf8(out).expect("ASCII in, ASCII out")
+}
+
 /// `fold` for ASCII text (most posts), a byte at a time.
 fn fold_ascii(text: &str) -> String {
     let mut out = Vec::with_capacity(text.len());
@@ -132,44 +191,164 @@ impl Word {
     }
 }
 
+/// Letters and digits among the bytes (only ASCII ones are).
+static ASCII_ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 128 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    t
+};
+
+/// White space among the bytes, as `char::is_whitespace` has it for ASCII.
+static ASCII_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 128 {
+        t[i] = (i as u8).is_ascii_whitespace() || i == 0x0b;
+        i += 1;
+    }
+    t
+};
+
 /// The words of a folded text, in order (see `Word`).
 pub fn words_of(folded: &str, out: &mut Vec<Word>) {
     out.clear();
+    // About one word in five bytes: reserve once rather than grow in steps.
+    out.reserve(folded.len() / 4 + 4);
     let bytes = folded.as_bytes();
     let mut token = 0u32;
+    let mut start = 0usize;
+    let mut in_word = false;
     let mut pos = 0usize;
-    let mut start: Option<usize> = None;
     while pos < bytes.len() {
         let b = bytes[pos];
         let (alnum, n) = if b < 0x80 {
-            (b.is_ascii_alphanumeric(), 1)
+            (ASCII_ALNUM[b as usize], 1)
         } else {
             let c = folded[pos..].chars().next().expect("pos is on a char boundary");
             (c.is_alphanumeric(), c.len_utf8())
         };
-        match (alnum, start) {
-            (true, None) => start = Some(pos),
-            (false, Some(s)) => {
+        if alnum != in_word {
+            if alnum {
+                start = pos;
+            } else {
                 out.push(Word {
-                    start: s as u32,
+                    start: start as u32,
                     end: pos as u32,
                     token,
                 });
-                start = None;
             }
-            _ => {}
+            in_word = alnum;
         }
-        if b == b' ' {
-            token += 1;
-        }
+        token += u32::from(b == b' ');
         pos += n;
     }
-    if let Some(s) = start {
+    if in_word {
         out.push(Word {
-            start: s as u32,
+            start: start as u32,
             end: pos as u32,
             token,
         });
+    }
+}
+
+/// A map from words to values, tuned for the hot path: a word of up to 15
+/// bytes (nearly all) is packed with its length into one integer (`u64` up
+/// to 7 bytes, else `u128`), so a lookup hashes and compares machine words
+/// instead of calling memcmp, and the common short words sit in a table
+/// half the size, kinder to the cache.
+#[derive(Debug, Clone)]
+pub struct WordMap<V> {
+    tiny: rustc_hash::FxHashMap<u64, V>,
+    short: rustc_hash::FxHashMap<u128, V>,
+    long: rustc_hash::FxHashMap<Box<str>, V>,
+}
+
+impl<V> Default for WordMap<V> {
+    fn default() -> Self {
+        WordMap {
+            tiny: Default::default(),
+            short: Default::default(),
+            long: Default::default(),
+        }
+    }
+}
+
+enum Key<'a> {
+    Tiny(u64),
+    Short(u128),
+    Long(&'a str),
+}
+
+fn key(word: &str) -> Key<'_> {
+    // Byte by byte: a variable-length copy would be a call to memcpy.
+    let b = word.as_bytes();
+    if b.len() <= 7 {
+        let mut k = (b.len() as u64) << 56;
+        for (i, c) in b.iter().enumerate() {
+            k |= u64::from(*c) << (8 * i);
+        }
+        Key::Tiny(k)
+    } else if b.len() <= 15 {
+        let mut k = (b.len() as u128) << 120;
+        for (i, c) in b.iter().enumerate() {
+            k |= u128::from(*c) << (8 * i);
+        }
+        Key::Short(k)
+    } else {
+        Key::Long(word)
+    }
+}
+
+impl<V> WordMap<V> {
+    pub fn get(&self, word: &str) -> Option<&V> {
+        match key(word) {
+            Key::Tiny(k) => self.tiny.get(&k),
+            Key::Short(k) => self.short.get(&k),
+            Key::Long(w) => self.long.get(w),
+        }
+    }
+
+    pub fn insert(&mut self, word: &str, value: V) {
+        match key(word) {
+            Key::Tiny(k) => self.tiny.insert(k, value),
+            Key::Short(k) => self.short.insert(k, value),
+            Key::Long(w) => self.long.insert(w.into(), value),
+        };
+    }
+
+    pub fn get_or_insert_with(&mut self, word: &str, value: impl FnOnce() -> V) -> &mut V {
+        match key(word) {
+            Key::Tiny(k) => self.tiny.entry(k).or_insert_with(value),
+            Key::Short(k) => self.short.entry(k).or_insert_with(value),
+            Key::Long(w) => self.long.entry(w.into()).or_insert_with(value),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tiny.len() + self.short.len() + self.long.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every word and its value, in no particular order.
+    pub fn for_each(&self, mut f: impl FnMut(&str, &V)) {
+        for (k, v) in &self.tiny {
+            let b = k.to_le_bytes();
+            f(std::str::from_utf8(&b[..b[7] as usize]).expect("packed from a str"), v);
+        }
+        for (k, v) in &self.short {
+            let b = k.to_le_bytes();
+            f(std::str::from_utf8(&b[..b[15] as usize]).expect("packed from a str"), v);
+        }
+        for (k, v) in &self.long {
+            f(k, v);
+        }
     }
 }
 
@@ -180,17 +359,13 @@ pub const UNKNOWN: u32 = u32::MAX;
 /// once, and every later table is indexed by number.
 #[derive(Debug, Clone, Default)]
 pub struct Vocab {
-    ids: rustc_hash::FxHashMap<Box<str>, u32>,
+    ids: WordMap<u32>,
 }
 
 impl Vocab {
     pub fn intern(&mut self, word: &str) -> u32 {
-        if let Some(id) = self.ids.get(word) {
-            return *id;
-        }
-        let id = self.ids.len() as u32;
-        self.ids.insert(word.into(), id);
-        id
+        let next = self.ids.len() as u32;
+        *self.ids.get_or_insert_with(word, || next)
     }
 
     pub fn get(&self, word: &str) -> u32 {
@@ -330,6 +505,23 @@ mod tests {
     }
 
     #[test]
+    fn fold_words_is_fold_then_words_of() {
+        for t in [
+            "  Dokter,gak\tDATENG2!!  ok ",
+            "café—naïve  100% ok",
+            "",
+            " ... ",
+            "a_b c'd\n\ne",
+        ] {
+            let mut fused = Vec::new();
+            let folded = fold_words(t, &mut fused);
+            let mut apart = Vec::new();
+            words_of(&fold(t), &mut apart);
+            assert_eq!((folded, fused), (fold(t), apart), "{t:?}");
+        }
+    }
+
+    #[test]
     fn alnum_words_split_like_char_classes() {
         for t in [
             "Dokter gak dateng2, so annoying!!",
@@ -367,6 +559,32 @@ mod tests {
             set.find(&ids, &mut push);
         }
         out
+    }
+
+    #[test]
+    fn word_maps_keep_words_of_every_length_apart() {
+        let mut m = WordMap::default();
+        let words = [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghijklmno",
+            "abcdefghijklmnop",
+            "kasihé",
+            "a\0",
+        ];
+        for (i, w) in words.iter().enumerate() {
+            m.insert(w, i);
+        }
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(m.get(w), Some(&i), "{w:?}");
+        }
+        assert_eq!(m.get("abcdef"), None);
+        let mut all = Vec::new();
+        m.for_each(|w, v| all.push((w.to_owned(), *v)));
+        all.sort_by_key(|(_, v)| *v);
+        assert_eq!(all.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>(), words);
     }
 
     #[test]

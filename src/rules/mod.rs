@@ -116,10 +116,39 @@ pub struct Rules {
     /// other tables' words, so the numbers here stay valid there.
     vocab: Vocab,
     phrases: Phrases<(u32, Role)>,
-    /// Flat matcher index of each regex matcher.
-    regex_owner: Vec<usize>,
+    /// Flat matcher index of each regex matcher, and what its matches must
+    /// contain.
+    regex_owner: Vec<(usize, Option<Gate>)>,
     /// Flat matcher index → (rule, matcher).
     owner: Vec<(usize, usize)>,
+}
+
+/// The literals every match of a regex ends with (as `regex-syntax` finds
+/// them), when there are few: a text without any of them cannot match, and
+/// finding that out is a memchr, where the regex would scan from every
+/// place its prefix could start. ("…[^.!?]*\?" needs a "?".)
+#[derive(Debug, Clone)]
+struct Gate {
+    suffixes: aho_corasick::AhoCorasick,
+}
+
+impl Gate {
+    fn new(pattern: &str) -> Option<Gate> {
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+        let mut seq = Extractor::new().kind(ExtractKind::Suffix).extract(&hir);
+        seq.optimize_for_suffix_by_preference();
+        let literals = seq.literals()?;
+        if literals.is_empty() || literals.len() > 64 || literals.iter().any(|l| l.as_bytes().is_empty()) {
+            return None;
+        }
+        let suffixes = aho_corasick::AhoCorasick::new(literals.iter().map(|l| l.as_bytes())).ok()?;
+        Some(Gate { suffixes })
+    }
+
+    fn admits(&self, text: &str) -> bool {
+        self.suffixes.is_match(text)
+    }
 }
 
 /// A rule that fired, with the span each matcher matched.
@@ -243,7 +272,7 @@ impl Rules {
                         phrases.extend(left.iter().map(|w| (w.clone(), (flat, Role::Left))));
                         phrases.extend(right.iter().map(|w| (w.clone(), (flat, Role::Right))));
                     }
-                    MatcherKind::Regex(_) => regex_owner.push(flat as usize),
+                    MatcherKind::Regex(re) => regex_owner.push((flat as usize, Gate::new(re.as_str()))),
                 }
             }
         }
@@ -338,10 +367,13 @@ impl Rules {
                 }
             }
         });
-        for &flat in &self.regex_owner {
-            let (ri, mi) = self.owner[flat];
+        for (flat, gate) in &self.regex_owner {
+            if gate.as_ref().is_some_and(|g| !g.admits(subject.folded)) {
+                continue;
+            }
+            let (ri, mi) = self.owner[*flat];
             if let MatcherKind::Regex(re) = &self.rules[ri].matchers[mi].kind {
-                spans[flat] = re.find(subject.folded).map(|m| m.range());
+                spans[*flat] = re.find(subject.folded).map(|m| m.range());
             }
         }
         if !sides.is_empty() {
@@ -424,6 +456,16 @@ fires = false
         assert!(fires("the doctor was very late"));
         assert!(!fires("dokter gigi di klinik itu baik dan sabar walau sering telat"));
         assert!(!fires("dokter telat lagi?"));
+    }
+
+    #[test]
+    fn regexes_are_gated_by_the_suffixes_their_matches_need() {
+        let gate = Gate::new(r"\b(how|when)\b[^.!?]*\?").expect("a finite suffix set");
+        assert!(gate.admits("how long is the wait?"));
+        assert!(!gate.admits("how long the wait was."));
+        // Optional or open-ended endings give no gate: every text may match.
+        assert!(Gate::new(r"wait(ed)?\s*\d*").is_none());
+        assert!(Gate::new(r"a.*").is_none());
     }
 
     #[test]

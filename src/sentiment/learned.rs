@@ -14,7 +14,7 @@
 use super::tokens;
 use super::vader::Vader;
 use super::{Hits, TermHit, lexicon_map};
-use crate::text::{UNKNOWN, Vocab, Word};
+use crate::text::{Vocab, Word, WordMap};
 use rustc_hash::FxHashMap;
 
 pub const NEG: usize = 0;
@@ -32,11 +32,20 @@ pub struct Learned {
     words: FxHashMap<String, u32>,
     /// Everything the scorer asks of a word, found with one lookup: its id,
     /// its fixed prior (see `priors`), whether it negates what follows.
-    entries: FxHashMap<Box<str>, Entry>,
-    unigrams: Vec<[f32; 3]>,
+    entries: WordMap<Entry>,
+    /// Weights relative to the neutral class (negative − neutral, positive −
+    /// neutral): softmax does not change when every logit moves together,
+    /// and two numbers a term keep the tables small and cache-resident.
+    unigrams: Vec<[f32; 2]>,
+    /// Whether each word has weights of its own (not only in pairs).
+    known: Vec<bool>,
+    /// Per word: 1 when it begins some pair in `bigrams`, 2 when it ends
+    /// one. Most pairs of a post are in no table; these bits rule them out
+    /// without a (cache-missing) probe.
+    pairs: Vec<u8>,
     /// Word pair (first id << 32 | second id) → weights.
-    bigrams: FxHashMap<u64, [f32; 3]>,
-    bias: [f32; 3],
+    bigrams: FxHashMap<u64, [f32; 2]>,
+    bias: [f32; 2],
     seed: FxHashMap<String, f32>,
 }
 
@@ -46,8 +55,26 @@ pub struct Entry {
     id: u32,
     /// Its prior valence, already scaled; 0 for none.
     prior: f32,
-    source: &'static str,
+    source: Prior,
     negator: bool,
+}
+
+/// Where a word's prior comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prior {
+    None,
+    Seed,
+    English,
+}
+
+impl Prior {
+    fn lexicon(self) -> &'static str {
+        match self {
+            Prior::None => "",
+            Prior::Seed => "id-seed",
+            Prior::English => "en-vader",
+        }
+    }
 }
 
 const NONE: u32 = u32::MAX;
@@ -125,26 +152,41 @@ impl Learned {
     pub fn new(learned: &str, seed: &str, english: &Vader) -> Learned {
         let mut model = Learned {
             words: FxHashMap::default(),
-            entries: FxHashMap::default(),
+            entries: WordMap::default(),
             unigrams: Vec::new(),
+            known: Vec::new(),
+            pairs: Vec::new(),
             bigrams: FxHashMap::default(),
-            bias: [0.0; 3],
+            bias: [0.0; 2],
             seed: lexicon_map(seed),
         };
         for line in learned.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
             let mut cols = line.split('\t');
             let term = cols.next().unwrap_or_default();
-            let w: Vec<f32> = cols.filter_map(|c| c.trim().parse().ok()).collect();
-            let [n, u, p] = w[..] else { continue };
+            let mut w = [0.0f32; 3];
+            let mut n = 0;
+            for c in cols {
+                if let (Some(slot), Ok(v)) = (w.get_mut(n), c.trim().parse()) {
+                    *slot = v;
+                    n += 1;
+                }
+            }
+            if n != 3 {
+                continue;
+            }
+            let relative = [w[NEG] - w[NEU], w[POS] - w[NEU]];
             match term.split_once(' ') {
-                _ if term == BIAS => model.bias = [n, u, p],
+                _ if term == BIAS => model.bias = relative,
                 Some((a, b)) => {
-                    let key = pair(model.id(a), model.id(b));
-                    model.bigrams.insert(key, [n, u, p]);
+                    let (a, b) = (model.id(a), model.id(b));
+                    model.pairs[a as usize] |= 1;
+                    model.pairs[b as usize] |= 2;
+                    model.bigrams.insert(pair(a, b), relative);
                 }
                 None => {
                     let id = model.id(term) as usize;
-                    model.unigrams[id] = [n, u, p];
+                    model.unigrams[id] = relative;
+                    model.known[id] = w != [0.0; 3];
                 }
             }
         }
@@ -153,37 +195,35 @@ impl Learned {
     }
 
     /// The one-lookup table: the same priors as `priors`, precomputed.
-    fn entries(&self, english: &Vader) -> FxHashMap<Box<str>, Entry> {
-        let mut entries: FxHashMap<Box<str>, Entry> = FxHashMap::default();
+    fn entries(&self, english: &Vader) -> WordMap<Entry> {
+        let mut entries: WordMap<Entry> = WordMap::default();
         let blank = Entry {
             id: NONE,
             prior: 0.0,
-            source: "",
+            source: Prior::None,
             negator: false,
         };
         for (w, id) in &self.words {
-            entries.insert(w.as_str().into(), Entry { id: *id, ..blank });
+            entries.insert(w, Entry { id: *id, ..blank });
         }
         for (w, v) in english.lexicon() {
             if !self.seed.contains_key(w) && !self.knows(w) {
-                let e = entries.entry(w.as_str().into()).or_insert(blank);
-                (e.prior, e.source) = (v * ENGLISH_SCALE, "en-vader");
+                let e = entries.get_or_insert_with(w, || blank);
+                (e.prior, e.source) = (v * ENGLISH_SCALE, Prior::English);
             }
         }
         for (w, v) in &self.seed {
-            let e = entries.entry(w.as_str().into()).or_insert(blank);
-            (e.prior, e.source) = (v * SEED_SCALE, "id-seed");
+            let e = entries.get_or_insert_with(w, || blank);
+            (e.prior, e.source) = (v * SEED_SCALE, Prior::Seed);
         }
         for w in NEGATORS {
-            entries.entry((*w).into()).or_insert(blank).negator = true;
+            entries.get_or_insert_with(w, || blank).negator = true;
         }
         // Informal spellings read as their standard form, whatever else the
         // lexicons say of the spelling itself.
         for (informal, standard) in tokens::slang() {
-            match entries.get(*standard).copied() {
-                Some(e) => entries.insert((*informal).into(), e),
-                None => entries.remove(*informal),
-            };
+            let e = entries.get(standard).copied().unwrap_or(blank);
+            entries.insert(informal, e);
         }
         entries
     }
@@ -194,7 +234,9 @@ impl Learned {
         }
         let id = self.unigrams.len() as u32;
         self.words.insert(word.to_owned(), id);
-        self.unigrams.push([0.0; 3]);
+        self.unigrams.push([0.0; 2]);
+        self.known.push(false);
+        self.pairs.push(0);
         id
     }
 
@@ -204,9 +246,7 @@ impl Learned {
 
     /// Whether the learned lexicon has weights for this word on its own.
     pub fn knows(&self, word: &str) -> bool {
-        self.words
-            .get(word)
-            .is_some_and(|id| self.unigrams[*id as usize] != [0.0; 3])
+        self.words.get(word).is_some_and(|id| self.known[*id as usize])
     }
 
     pub fn score(&self, text: &str, hits: &mut Hits) -> f32 {
@@ -219,13 +259,19 @@ impl Learned {
     /// with its words: what `score_read` looks words up in.
     pub fn bind(&self, vocab: &mut Vocab) -> Bound {
         let mut table = Vec::new();
-        for (w, e) in &self.entries {
+        let blank = Entry {
+            id: NONE,
+            prior: 0.0,
+            source: Prior::None,
+            negator: false,
+        };
+        self.entries.for_each(|w, e| {
             let id = vocab.intern(w) as usize;
             if table.len() <= id {
-                table.resize(id + 1, None);
+                table.resize(id + 1, blank);
             }
-            table[id] = Some(*e);
-        }
+            table[id] = *e;
+        });
         Bound { table }
     }
 
@@ -242,17 +288,13 @@ impl Learned {
     ) -> f32 {
         self.score_words(hits, |each| {
             for (word, &id) in words.iter().zip(ids) {
-                if skip.binary_search(&word.token).is_ok() {
+                if !skip.is_empty() && skip.binary_search(&word.token).is_ok() {
                     continue;
                 }
                 let w = &folded[word.range()];
-                if tokens::plain(w) {
-                    let entry = if id == UNKNOWN {
-                        None
-                    } else {
-                        bound.table.get(id as usize).copied().flatten()
-                    };
-                    each(entry, w);
+                // Folded text has no upper case: only the other respellings matter.
+                if tokens::plain_lowercase(w) {
+                    each(bound.table.get(id as usize).copied(), w);
                 } else {
                     tokens::each_spelling(w, |w| each(self.entries.get(w).copied(), w));
                 }
@@ -278,7 +320,7 @@ impl Learned {
                 spellings.push(w.to_owned());
             }
             if let Some(e) = entry
-                && !e.source.is_empty()
+                && e.source != Prior::None
             {
                 let v = if neg1 || neg2 { -0.74 * e.prior } else { e.prior };
                 if v > 0.0 {
@@ -290,7 +332,7 @@ impl Learned {
                     prior_hits.push(TermHit {
                         term: w.to_owned(),
                         weight: v,
-                        lexicon: e.source,
+                        lexicon: e.source.lexicon(),
                     });
                 }
             }
@@ -298,54 +340,66 @@ impl Learned {
             neg1 = entry.is_some_and(|e| e.negator);
         });
         // Each unigram and bigram once, as in training.
-        let mut keys: Vec<(u64, usize)> = Vec::with_capacity(ids.len() * 2);
+        let mut keys: Vec<u64> = Vec::with_capacity(ids.len() * 2);
         for (i, &id) in ids.iter().enumerate() {
             if id == NONE {
                 continue;
             }
-            keys.push((u64::from(id) | (1 << 63), i));
+            keys.push(u64::from(id) | (1 << 63));
             if let Some(&b) = ids.get(i + 1)
                 && b != NONE
+                && self.pairs[id as usize] & 1 != 0
+                && self.pairs[b as usize] & 2 != 0
             {
-                keys.push((pair(id, b), i));
+                keys.push(pair(id, b));
             }
         }
-        keys.sort_unstable_by_key(|k| k.0);
-        keys.dedup_by_key(|k| k.0);
+        keys.sort_unstable();
+        keys.dedup();
         let mut logits = self.bias;
-        for (key, i) in keys {
-            let (w, term) = if key >> 63 == 1 {
-                (Some(&self.unigrams[(key & 0xffff_ffff) as usize]), None)
+        for key in keys {
+            let w = if key >> 63 == 1 {
+                Some(&self.unigrams[(key & 0xffff_ffff) as usize])
             } else {
-                (self.bigrams.get(&key), Some(i))
+                self.bigrams.get(&key)
             };
             let Some(w) = w else { continue };
-            for k in 0..3 {
-                logits[k] += w[k];
-            }
-            let valence = w[POS] - w[NEG];
-            if valence.abs() >= 0.25 {
+            logits[0] += w[0];
+            logits[1] += w[1];
+            let valence = w[1] - w[0];
+            if keep && valence.abs() >= 0.25 {
+                // The first place the term occurs, for its spelling.
+                let unigram = key >> 63 == 1;
+                let i = (0..ids.len())
+                    .find(|&i| {
+                        let id = ids[i];
+                        if unigram {
+                            u64::from(id) | (1 << 63) == key
+                        } else {
+                            ids.get(i + 1)
+                                .is_some_and(|&b| id != NONE && b != NONE && pair(id, b) == key)
+                        }
+                    })
+                    .expect("every key comes from some place");
                 hits.add(|| TermHit {
-                    term: match term {
-                        Some(i) => format!("{} {}", spellings[i], spellings[i + 1]),
-                        None => spellings[i].clone(),
+                    term: if unigram {
+                        spellings[i].clone()
+                    } else {
+                        format!("{} {}", spellings[i], spellings[i + 1])
                     },
                     weight: valence,
                     lexicon: "id-learned",
                 });
             }
         }
-        for k in 0..3 {
-            logits[k] += prior[k];
-        }
         hits.list.extend(prior_hits);
-        sentiment(softmax(logits))
+        sentiment(softmax([logits[0] + prior[NEG], 0.0, logits[1] + prior[POS]]))
     }
 }
 
 /// A learned lexicon's entries by word number (see `Learned::bind`).
 pub struct Bound {
-    table: Vec<Option<Entry>>,
+    table: Vec<Entry>,
 }
 
 #[cfg(test)]

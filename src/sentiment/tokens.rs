@@ -112,11 +112,15 @@ pub fn slang() -> &'static [(&'static str, &'static str)] {
 
 /// Whether `each_spelling` passes this word as it is.
 pub fn plain(raw: &str) -> bool {
+    !raw.bytes().any(|b| b.is_ascii_uppercase()) && plain_lowercase(raw)
+}
+
+/// `plain`, for a word known to have no upper case.
+pub fn plain_lowercase(raw: &str) -> bool {
     let b = raw.as_bytes();
-    let uppercase = b.iter().any(u8::is_ascii_uppercase);
     let reduplicated = b.len() > 1 && b[b.len() - 1] == b'2';
     let elongated = b.len() > 3 && b.windows(3).any(|t| t[0] == t[1] && t[1] == t[2]);
-    raw.is_ascii() && !uppercase && !reduplicated && !elongated
+    raw.is_ascii() && !reduplicated && !elongated
 }
 
 /// Calls `f` with each word of `text`, normalized, in order.

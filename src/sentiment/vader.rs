@@ -9,6 +9,7 @@
 //! mix the languages ("pelayanannya not good banget").
 
 use super::{Hits, TermHit, lexicon_map};
+use crate::text::WordMap;
 use rustc_hash::FxHashMap;
 
 const B_INCR: f32 = 0.293;
@@ -226,7 +227,7 @@ pub struct Vader {
     special: FxHashMap<&'static str, f32>,
     /// Every word any of the lists above knows, with what each says of it:
     /// one lookup per token instead of one per list and per question.
-    words: FxHashMap<Box<str>, Info>,
+    words: WordMap<Info>,
 }
 
 /// What the lexicons say of one exact (lowercase) word.
@@ -338,21 +339,21 @@ impl Vader {
             .map(|w| (*w, B_INCR))
             .chain(BOOST_DOWN.iter().map(|w| (*w, B_DECR)))
             .collect();
-        let mut words: FxHashMap<Box<str>, Info> = FxHashMap::default();
+        let mut words: WordMap<Info> = WordMap::default();
         for (w, v) in &lexicon {
-            words.entry(w.as_str().into()).or_default().valence = Some(*v);
+            words.get_or_insert_with(w, Info::default).valence = Some(*v);
         }
         for (w, b) in &boosters {
-            words.entry((*w).into()).or_default().booster = Some(*b);
+            words.get_or_insert_with(w, Info::default).booster = Some(*b);
         }
         for w in NEGATE {
-            words.entry((*w).into()).or_default().negate = true;
+            words.get_or_insert_with(w, Info::default).negate = true;
         }
         for w in CONTRAST {
-            words.entry((*w).into()).or_default().contrast = true;
+            words.get_or_insert_with(w, Info::default).contrast = true;
         }
         for w in SPECIAL_FIRST {
-            words.entry((*w).into()).or_default().special_first = true;
+            words.get_or_insert_with(w, Info::default).special_first = true;
         }
         Vader {
             lexicon,
@@ -404,7 +405,7 @@ impl Vader {
             valence,
             collapsed,
             booster,
-            negate: info.negate || lower.contains("n't"),
+            negate: info.negate || (lower.as_bytes().contains(&b'\'') && lower.contains("n't")),
             contrast: info.contrast,
             special_first: info.special_first,
             lower,

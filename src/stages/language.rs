@@ -404,6 +404,11 @@ fn mostly_latin(text: &str) -> bool {
     other * 20 <= ascii
 }
 
+/// Up to this many words, one function word decides: trigram statistics
+/// on so little text are seldom reliable, and an unreliable answer defers
+/// to the function word anyway.
+const SHORT: usize = 8;
+
 pub struct Language {
     allowed: Vec<&'static str>,
     restricted: Detector,
@@ -449,8 +454,10 @@ impl Language {
         }
         let mut ranked: Vec<(&'static str, usize)> = self.allowed.iter().zip(counts).map(|(c, n)| (*c, n)).collect();
         ranked.sort_by_key(|c| std::cmp::Reverse(c.1));
+        let short = ids.len() <= SHORT;
         match ranked.as_slice() {
             [(code, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|r| *n > 2 * r.1) => Some((code, *n)),
+            [(code, n), rest @ ..] if *n == 1 && short && rest.iter().all(|r| r.1 == 0) => Some((code, 1)),
             [(code, n)] if *n >= 1 => Some((code, *n)),
             _ => None,
         }
@@ -464,7 +471,7 @@ impl Language {
         // cost; a post in another language rarely has several of ours.
         let hint = self.hint(ids);
         if let Some((code, n)) = hint
-            && n >= 2
+            && (n >= 2 || ids.len() <= SHORT)
             && mostly_latin(folded)
         {
             return Ok((Some(code), (0.5 + 0.1 * n as f32).min(0.95)));

@@ -52,10 +52,9 @@ impl Filter for Normalize {
             return Err(DropReason::Empty);
         }
         post.norm = match &post.subject {
-            Some(subject) => text::fold(&format!("{subject}\n{}", post.text)),
-            None => text::fold(&post.text),
+            Some(subject) => text::fold_words(&format!("{subject}\n{}", post.text), &mut post.words),
+            None => text::fold_words(&post.text, &mut post.words),
         };
-        text::words_of(&post.norm, &mut post.words);
         Ok(())
     }
 }
