@@ -48,7 +48,7 @@ rss=$( { /usr/bin/time -f "%M" ./target/release/earshot score < "$work/posts.jso
 earshot_s=$(python3 - "$work/posts.jsonl" <<'PY'
 import subprocess, sys, time
 best = None
-for _ in range(3):
+for _ in range(5):
     with open(sys.argv[1], "rb") as f:
         t = time.perf_counter()
         subprocess.run(["./target/release/earshot", "score"], stdin=f, stdout=subprocess.DEVNULL, check=True)

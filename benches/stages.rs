@@ -13,6 +13,10 @@ use earshot::stages::normalize::Normalize;
 use std::hint::black_box;
 use std::sync::Arc;
 
+// The allocator the binary uses, so the figures match it.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const POSTS: &[(&str, &str)] = &[
     (
         "en",

@@ -14,14 +14,17 @@
 //! - [`post`]: [`post::Post`], the one post type; [`post::Envelope`] and [`post::Ack`],
 //!   which carry a post's source position to the commit.
 //! - [`model`]: scores, incidents, tickets and alerts (with `schema_version`).
-//! - [`text`]: folding and the word-boundary phrase matcher the stages share.
+//! - [`text`]: folding, a post's words, the vocabulary that numbers them once
+//!   per post, and phrases of whole words found by those numbers.
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines.
-//! - [`stages`]: normalize → language → relevance → score (stateless, off the
-//!   committer's thread), then incident and alert policy (in the committer).
+//! - [`stages`]: normalize, then the engine reads (language, relevance) and
+//!   scores (stateless, off the committer's thread); then incident and alert
+//!   policy (in the committer).
 //! - [`sentiment`]: English (VADER-style) and Indonesian (learned lexicon) sentiment;
 //!   `learn` fits the Indonesian lexicon.
 //! - [`rules`]: rule packs: format, checks, one-pass compiled matching, embedded tests.
-//! - [`scoring`]: sentiment + rules + reach → risk and severity, with reasons.
+//! - [`scoring`]: the engine: reads a post (word numbers, language, provider
+//!   mentions), then sentiment + rules + reach → risk and severity, with reasons.
 //! - [`score_cmd`]: the `earshot score` contract (JSON lines in and out, `--explain`).
 //! - [`reload`]: rule pack hot reload on change and SIGHUP.
 //! - [`eval`]: accuracy figures over labelled data.

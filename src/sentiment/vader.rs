@@ -372,9 +372,15 @@ impl Vader {
         self.lexicon.get(word).copied()
     }
 
-    fn token<'a>(&self, raw: &'a str) -> Token<'a> {
+    /// `raw` is a white-space token of `text`; `lowered` is all of `text`
+    /// in ASCII lower case, when it is ASCII and has upper case.
+    fn token<'a>(&self, raw: &'a str, text: &'a str, lowered: Option<&'a str>) -> Token<'a> {
         let orig = strip_punc_if_word(raw);
-        let lower = if orig.bytes().any(|b| b.is_ascii_uppercase())
+        let lower = if let Some(lowered) = lowered {
+            // Same bytes, same places: borrow instead of allocating per token.
+            let at = orig.as_ptr() as usize - text.as_ptr() as usize;
+            std::borrow::Cow::Borrowed(&lowered[at..at + orig.len()])
+        } else if orig.bytes().any(|b| b.is_ascii_uppercase())
             || (!orig.is_ascii() && orig.chars().any(char::is_uppercase))
         {
             std::borrow::Cow::Owned(orig.to_lowercase())
@@ -437,7 +443,12 @@ impl Vader {
     /// Compound score in [-1, 1], with the terms that made it.
     pub fn score(&self, text: &str, hits: &mut Hits) -> f32 {
         let text = self.demojize(text);
-        let tokens: Vec<Token> = text.split_whitespace().map(|t| self.token(t)).collect();
+        let lowered =
+            (text.is_ascii() && text.bytes().any(|b| b.is_ascii_uppercase())).then(|| text.to_ascii_lowercase());
+        let tokens: Vec<Token> = text
+            .split_whitespace()
+            .map(|t| self.token(t, &text, lowered.as_deref()))
+            .collect();
         if tokens.is_empty() {
             return 0.0;
         }

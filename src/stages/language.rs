@@ -443,24 +443,27 @@ impl Language {
 
     /// The allowed language whose function words clearly dominate, if any.
     fn hint(&self, ids: &[u32]) -> Option<(&'static str, usize)> {
-        let mut counts = [0usize; 8];
+        let mut counts = [0usize; CODES.len()];
         for id in ids {
-            if *id != UNKNOWN
-                && let Some(h) = self.hint_of.get(*id as usize)
+            if let Some(h) = self.hint_of.get(*id as usize)
                 && *h > 0
             {
-                counts[(*h as usize - 1).min(7)] += 1;
+                counts[*h as usize - 1] += 1;
             }
         }
-        let mut ranked: Vec<(&'static str, usize)> = self.allowed.iter().zip(counts).map(|(c, n)| (*c, n)).collect();
-        ranked.sort_by_key(|c| std::cmp::Reverse(c.1));
-        let short = ids.len() <= SHORT;
-        match ranked.as_slice() {
-            [(code, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|r| *n > 2 * r.1) => Some((code, *n)),
-            [(code, n), rest @ ..] if *n == 1 && short && rest.iter().all(|r| r.1 == 0) => Some((code, 1)),
-            [(code, n)] if *n >= 1 => Some((code, *n)),
-            _ => None,
+        // The leader (the first allowed on a tie) and the runner-up's count.
+        let (mut best, mut first, mut second) = (0, 0, 0);
+        for (i, n) in counts[..self.allowed.len()].iter().enumerate() {
+            if *n > first {
+                (best, first, second) = (i, *n, first);
+            } else if *n > second {
+                second = *n;
+            }
         }
+        let alone = self.allowed.len() == 1;
+        let short = ids.len() <= SHORT;
+        let decided = (first >= 2 && (alone || first > 2 * second)) || (first == 1 && (alone || short && second == 0));
+        decided.then(|| (self.allowed[best], first))
     }
 
     /// The language of a folded text and how sure that is; `drop_others`
