@@ -11,7 +11,7 @@
 
 use super::DropReason;
 use crate::post::Post;
-use crate::text::{UNKNOWN, Vocab, Word};
+use crate::text::{Vocab, Word};
 use whatlang::{Detector, Lang};
 
 /// ISO 639-1 codes earshot accepts in config and input, and their whatlang
