@@ -72,6 +72,8 @@ fn post(text: &str) -> Post {
         created_at: chrono::DateTime::UNIX_EPOCH,
         refs: Default::default(),
         cursor: String::new(),
+        quoted: None,
+        hops: Vec::new(),
         norm: String::new(),
         words: Vec::new(),
     }

@@ -1,17 +1,24 @@
 //! The committer: the one place where a post's effects become durable.
 //!
-//! For each batch it opens one SQLite transaction, turns scored posts into
-//! incidents, ticket versions and outbox rows, stores every source's newest
-//! cursor, and commits. Only then are the batch's acknowledgements fired. A
-//! crash before the commit loses nothing (the sources resume from the old
-//! cursors); a crash after it repeats nothing (the cursors moved with it).
+//! For each batch it opens one SQLite transaction. Each scored post is
+//! checked against the near-duplicate index (`dedup`): the same text again
+//! and again from one author is spam; a forward, repost, copy or
+//! translation of a known complaint joins its incident, whose spread raises
+//! its risk; anything else severe enough opens a new incident. Incident
+//! state, fingerprints, ticket versions, outbox rows and every source's
+//! newest cursor go into the transaction, and only after it commits are the
+//! batch's acknowledgements fired. A crash before the commit loses nothing
+//! (the sources resume from the old cursors; the index is rebuilt from the
+//! stored fingerprints); a crash after it repeats nothing (the cursors moved
+//! with it, and a post already fingerprinted is skipped).
 
-use crate::config::{Config, Records, SinkConfig, SinkKind};
+use crate::config::{Config, Records, RiskConfig, SinkConfig, SinkKind};
+use crate::dedup::{Index, Link};
 use crate::metrics::Metrics;
+use crate::model::Incident;
 use crate::post::Ack;
-use crate::stages::Outcome;
 use crate::stages::alert::AlertPolicy;
-use crate::stages::incident;
+use crate::stages::{Outcome, Scored, incident};
 use crate::state::{self, State, Writer};
 
 /// A post's position and what the stages made of it (`None`: the source
@@ -24,6 +31,9 @@ pub struct Processed {
 pub struct Committer {
     state: State,
     policy: AlertPolicy,
+    risk: RiskConfig,
+    repeat_limit: usize,
+    index: Index,
     ticket_sinks: Vec<String>,
     alert_sinks: Vec<String>,
     metrics: Metrics,
@@ -34,6 +44,7 @@ struct Counts {
     incidents: u64,
     tickets: u64,
     alerts: u64,
+    spam: u64,
 }
 
 fn records(sink: &SinkConfig) -> Records {
@@ -44,8 +55,23 @@ fn records(sink: &SinkConfig) -> Records {
     }
 }
 
+/// The near-duplicate index as the state file left it.
+fn rebuild(state: &State, window: i64) -> state::Result<Index> {
+    let mut index = Index::new(window);
+    let Some(latest) = state.latest_fingerprint()? else {
+        return Ok(index);
+    };
+    for f in state.fingerprints_since(latest.saturating_sub(window))? {
+        index.add(&f.provider, &f.author, &f.fingerprint, f.at, f.incident.as_deref());
+    }
+    for i in state.incidents()? {
+        index.set_categories(&i.id, &i.categories);
+    }
+    Ok(index)
+}
+
 impl Committer {
-    pub fn new(state: State, config: &Config, metrics: Metrics) -> Self {
+    pub fn new(state: State, config: &Config, metrics: Metrics) -> state::Result<Self> {
         let named = |r: Records| {
             config
                 .sinks
@@ -54,13 +80,22 @@ impl Committer {
                 .map(|s| s.name.clone())
                 .collect()
         };
-        Committer {
+        let window = (config.incidents.window_hours * 3600) as i64;
+        let index = rebuild(&state, window)?;
+        Ok(Committer {
             state,
             policy: AlertPolicy::new(config),
+            risk: config.risk.clone(),
+            repeat_limit: if config.spam.enabled {
+                config.spam.repeat_limit.max(1)
+            } else {
+                usize::MAX
+            },
+            index,
             ticket_sinks: named(Records::Tickets),
             alert_sinks: named(Records::Alerts),
             metrics,
-        }
+        })
     }
 
     /// Commits one batch and then fires its acknowledgements.
@@ -69,17 +104,18 @@ impl Committer {
         let mut cursors: Vec<(String, String)> = Vec::new();
         let w = self.state.writer()?;
         let mut acks = Vec::with_capacity(batch.len());
+        let mut step = Step {
+            index: &mut self.index,
+            policy: &self.policy,
+            risk: &self.risk,
+            repeat_limit: self.repeat_limit,
+            ticket_sinks: &self.ticket_sinks,
+            alert_sinks: &self.alert_sinks,
+            counts: &mut counts,
+        };
         for item in batch {
-            if let Some(Outcome::Scored(post, score)) = &item.outcome {
-                apply(
-                    &w,
-                    &self.policy,
-                    &self.ticket_sinks,
-                    &self.alert_sinks,
-                    post,
-                    score,
-                    &mut counts,
-                )?;
+            if let Some(Outcome::Scored(scored)) = &item.outcome {
+                step.apply(&w, scored)?;
             }
             let c = &item.ack.cursor;
             match cursors.iter_mut().find(|(s, _)| *s == c.source) {
@@ -95,6 +131,7 @@ impl Committer {
         self.metrics.incidents.inc_by(counts.incidents);
         self.metrics.tickets.inc_by(counts.tickets);
         self.metrics.alerts.inc_by(counts.alerts);
+        self.metrics.dropped.with_label_values(&["spam"]).inc_by(counts.spam);
         for ack in acks {
             if let Some(durable) = ack.on_durable {
                 let _ = durable.send(());
@@ -104,44 +141,107 @@ impl Committer {
     }
 }
 
-fn apply(
-    w: &Writer<'_>,
-    policy: &AlertPolicy,
-    ticket_sinks: &[String],
-    alert_sinks: &[String],
-    post: &crate::post::Post,
-    score: &crate::model::Score,
-    counts: &mut Counts,
-) -> state::Result<()> {
-    if !policy.opens(score.severity) {
-        return Ok(());
-    }
-    let Some(mut incident) = incident::open(post, score) else {
-        return Ok(());
-    };
-    if w.incident(&incident.id)?.is_some() {
-        // Seen before: a replay after a cursor reset. Nothing new to say.
-        return Ok(());
-    }
-    let emitted = policy.emit(&mut incident, None);
-    w.put_incident(&incident)?;
-    counts.incidents += 1;
-    let key = format!("{}#{}", incident.id, incident.version);
-    if let Some(ticket) = emitted.ticket {
-        let body = serde_json::to_string(&ticket).expect("tickets serialize");
-        if w.insert_ticket(&ticket, &body)? {
-            counts.tickets += 1;
-            for sink in ticket_sinks {
-                w.enqueue(sink, Records::Tickets.as_str(), &key, &body)?;
+/// What applying one post needs, borrowed from the committer.
+struct Step<'a> {
+    index: &'a mut Index,
+    policy: &'a AlertPolicy,
+    risk: &'a RiskConfig,
+    repeat_limit: usize,
+    ticket_sinks: &'a [String],
+    alert_sinks: &'a [String],
+    counts: &'a mut Counts,
+}
+
+impl Step<'_> {
+    fn apply(&mut self, w: &Writer<'_>, scored: &Scored) -> state::Result<()> {
+        let Scored {
+            post,
+            score,
+            fingerprint: fp,
+        } = scored;
+        let Some(provider) = post.provider.as_ref().map(|p| p.id.as_str()) else {
+            return Ok(());
+        };
+        if w.seen(&post.id)? {
+            return Ok(()); // a replay after a cursor reset: applied already
+        }
+        let at = post.created_at.timestamp();
+        let author = post.author.handle.as_str();
+        if self.index.repeats(provider, author, fp) + 1 >= self.repeat_limit {
+            tracing::info!(post = %post.id, author, "same text again from one author: spam");
+            self.counts.spam += 1;
+            self.index.add(provider, author, fp, at, None);
+            return w.put_fingerprint(&post.id, provider, author, fp, at, None);
+        }
+        let mut linked = None;
+        for r in [&post.refs.forward_of, &post.refs.quote_of, &post.refs.reply_to]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = w.incident_of(&format!("{}:{r}", post.source))? {
+                linked = Some((id, Link::Reference));
+                break;
             }
         }
-    }
-    if let Some(alert) = emitted.alert {
-        let body = serde_json::to_string(&alert).expect("alerts serialize");
-        counts.alerts += 1;
-        for sink in alert_sinks {
-            w.enqueue(sink, Records::Alerts.as_str(), &key, &body)?;
+        let linked = linked.or_else(|| self.index.find(provider, fp, &score.categories));
+        let joined: Option<Incident> = match linked {
+            Some((id, link)) => match w.incident(&id)? {
+                Some(mut incident) => {
+                    let before = incident.severity;
+                    incident::absorb(&mut incident, post, score, link.describe(), self.risk);
+                    self.emit(w, &mut incident, Some(before))?;
+                    Some(incident)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let incident = match joined {
+            Some(i) => Some(i),
+            None if self.policy.opens(score.severity) => match incident::open(post, score, self.risk) {
+                Some(mut incident) => {
+                    self.counts.incidents += 1;
+                    self.emit(w, &mut incident, None)?;
+                    Some(incident)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let id = incident.as_ref().map(|i| i.id.as_str());
+        self.index.add(provider, author, fp, at, id);
+        if let Some(i) = &incident {
+            self.index.set_categories(&i.id, &i.categories);
         }
+        w.put_fingerprint(&post.id, provider, author, fp, at, id)
     }
-    Ok(())
+
+    /// Stores the incident, and the ticket and alert its change earns.
+    fn emit(
+        &mut self,
+        w: &Writer<'_>,
+        incident: &mut Incident,
+        before: Option<crate::model::Severity>,
+    ) -> state::Result<()> {
+        let emitted = self.policy.emit(incident, before);
+        w.put_incident(incident)?;
+        let key = format!("{}#{}", incident.id, incident.version);
+        if let Some(ticket) = emitted.ticket {
+            let body = serde_json::to_string(&ticket).expect("tickets serialize");
+            if w.insert_ticket(&ticket, &body)? {
+                self.counts.tickets += 1;
+                for sink in self.ticket_sinks {
+                    w.enqueue(sink, Records::Tickets.as_str(), &key, &body)?;
+                }
+            }
+        }
+        if let Some(alert) = emitted.alert {
+            let body = serde_json::to_string(&alert).expect("alerts serialize");
+            self.counts.alerts += 1;
+            for sink in self.alert_sinks {
+                w.enqueue(sink, Records::Alerts.as_str(), &key, &body)?;
+            }
+        }
+        Ok(())
+    }
 }

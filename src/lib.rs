@@ -37,7 +37,9 @@
 pub mod cli;
 pub mod commit;
 pub mod config;
+pub mod dedup;
 pub mod diag;
+pub mod email;
 pub mod eval;
 pub mod metrics;
 pub mod model;

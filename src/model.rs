@@ -126,8 +126,50 @@ pub struct Incident {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub summary: String,
+    /// The member that scored highest: what an alert shows first.
     pub top_post: PostSummary,
+    /// The top post's reasons, then the spread's.
     pub reasons: Vec<Reason>,
+    /// The highest risk and severity of any member post on its own.
+    #[serde(default)]
+    pub post_risk: f32,
+    #[serde(default = "no_severity")]
+    pub post_severity: Severity,
+    /// Each author's audience, in the order of `authors`.
+    #[serde(default)]
+    pub audiences: Vec<u64>,
+    /// Posts per hour from the first to the latest.
+    #[serde(default)]
+    pub velocity: f32,
+    /// Risk points the spread adds to `post_risk`.
+    #[serde(default)]
+    pub spread: f32,
+    /// How it travelled: one hop per member post, in order.
+    #[serde(default)]
+    pub hops: Vec<ChainHop>,
+    /// The member posts (the first ones and the latest, at most `MAX_POSTS`).
+    #[serde(default)]
+    pub posts: Vec<PostSummary>,
+}
+
+fn no_severity() -> Severity {
+    Severity::None
+}
+
+/// One step of an incident's spread: a member post, who passed it on, and
+/// what linked it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainHop {
+    pub post_id: String,
+    pub author: String,
+    pub channel: String,
+    pub at: DateTime<Utc>,
+    /// Whom the forward headers say it came from, for a forward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Why it joined the incident (absent for the first post).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 fn incident_schema() -> u32 {
@@ -169,6 +211,10 @@ pub struct Ticket {
     pub last_seen: DateTime<Utc>,
     pub reach: u64,
     pub post_ids: Vec<String>,
+    pub authors: Vec<String>,
+    /// Posts per hour.
+    pub velocity: f32,
+    pub hops: Vec<ChainHop>,
     pub posts: Vec<PostSummary>,
     pub reasons: Vec<Reason>,
 }
@@ -194,7 +240,14 @@ impl Ticket {
             last_seen: incident.last_seen,
             reach: incident.reach,
             post_ids: incident.post_ids.clone(),
-            posts: vec![incident.top_post.clone()],
+            authors: incident.authors.clone(),
+            velocity: incident.velocity,
+            hops: incident.hops.clone(),
+            posts: if incident.posts.is_empty() {
+                vec![incident.top_post.clone()]
+            } else {
+                incident.posts.clone()
+            },
             reasons: incident.reasons.clone(),
         }
     }

@@ -34,6 +34,13 @@ pub struct Post {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub refs: Refs,
+    /// The original a forward or quoting reply carries (the innermost one),
+    /// set by the normalize stage: what near-duplicate detection reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted: Option<String>,
+    /// The senders a forwarded message's headers name, outermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<crate::email::Hop>,
     /// The source position this post was read at (opaque to all but its
     /// source): where an operator finds it again, and what its `Ack` commits.
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -152,6 +152,8 @@ fn post(id: String, input: Input<'_>) -> Post {
         created_at: chrono::DateTime::UNIX_EPOCH,
         refs: Default::default(),
         cursor: String::new(),
+        quoted: None,
+        hops: Vec::new(),
         norm: String::new(),
         words: Vec::new(),
     }

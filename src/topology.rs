@@ -120,7 +120,7 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
 
     let (committed_tx, committed_rx) = watch::channel(0u64);
     let finished = CancellationToken::new();
-    let mut committer = Committer::new(state, &config, metrics.clone());
+    let mut committer = Committer::new(state, &config, metrics.clone())?;
     let batch_size = config.pipeline.batch_size;
     let commit_metrics = metrics.clone();
     let commit_finished = finished.clone();
@@ -230,7 +230,7 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
 
 fn log_summary(m: &Metrics, sources: &[&str]) {
     let received: u64 = sources.iter().map(|s| m.received.with_label_values(&[*s]).get()).sum();
-    let dropped = ["empty", "language", "no_provider", "malformed"]
+    let dropped = ["empty", "language", "no_provider", "spam", "malformed"]
         .iter()
         .map(|r| format!("{r}={}", m.dropped.with_label_values(&[*r]).get()))
         .collect::<Vec<_>>()

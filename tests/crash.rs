@@ -8,8 +8,10 @@ use common::*;
 use std::path::Path;
 use std::time::Duration;
 
-/// The demo stream copied `n` times with distinct ids: long enough to be
-/// killed in the middle of.
+/// The demo stream copied `n` times with distinct ids, each copy three
+/// weeks after the one before (past the near-duplicate window, so each
+/// copy's complaints are incidents of their own): long enough to be killed
+/// in the middle of.
 fn long_stream(dir: &Path, n: usize) -> std::path::PathBuf {
     let demo = std::fs::read_to_string(repo().join("fixtures/demo/stream.jsonl")).unwrap();
     let mut out = String::new();
@@ -18,6 +20,11 @@ fn long_stream(dir: &Path, n: usize) -> std::path::PathBuf {
             match serde_json::from_str::<serde_json::Value>(line) {
                 Ok(mut v) => {
                     v["id"] = format!("{}-{copy}", v["id"].as_str().unwrap()).into();
+                    if let Some(at) = v["created_at"].as_str() {
+                        let at = chrono::DateTime::parse_from_rfc3339(at).unwrap()
+                            + chrono::Duration::days(21 * copy as i64);
+                        v["created_at"] = at.to_rfc3339().into();
+                    }
                     out.push_str(&v.to_string());
                 }
                 Err(_) => out.push_str(line),

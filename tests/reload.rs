@@ -35,10 +35,18 @@ fn packs_reload_on_change_and_sighup_and_bad_ones_are_refused() {
         std::fs::copy(repo().join("rules").join(pack), rules.join(pack)).unwrap();
     }
     let input = dir.path().join("posts.jsonl");
+    // Forty different posts by forty authors (near-duplicates would join
+    // one incident, and one author's repeats would be spam).
+    const WORDS: &[&str] = &[
+        "pagi", "siang", "sore", "malam", "motor", "mobil", "hujan", "panas", "penuh", "sempit", "mahal", "antre",
+        "tukang", "karcis", "gerbang", "lantai", "basement", "satpam", "kunci", "helm",
+    ];
     let posts: String = (0..40)
         .map(|i| {
             format!(
-                "{{\"id\":\"p{i:02}\",\"text\":\"Parkir di RS Harapan Sehat hari ini {i}\",\"created_at\":\"2026-03-02T08:00:00Z\"}}\n"
+                "{{\"id\":\"p{i:02}\",\"author\":\"@a{i}\",\"text\":\"Parkir di RS Harapan Sehat {} {} blok{i} lantai{i}\",\"created_at\":\"2026-03-02T08:00:00Z\"}}\n",
+                WORDS[i % WORDS.len()],
+                WORDS[(i / 2 + 3) % WORDS.len()],
             )
         })
         .collect();

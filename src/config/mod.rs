@@ -32,7 +32,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub risk: RiskConfig,
     pub scoring: ScoringConfig,
-    pub incidents: PolicyConfig,
+    pub incidents: IncidentsConfig,
+    pub spam: SpamConfig,
     pub tickets: PolicyConfig,
     pub alerts: PolicyConfig,
 }
@@ -268,6 +269,76 @@ pub struct PolicyConfig {
     pub min_severity: Severity,
 }
 
+/// What opens an incident, and how long a complaint's copies are looked for.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    pub min_severity: Severity,
+    /// Hours a post's fingerprint stays findable: a copy posted later opens
+    /// a new incident.
+    pub window_hours: u64,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        IncidentsConfig {
+            min_severity: Severity::Low,
+            window_hours: 14 * 24,
+        }
+    }
+}
+
+/// Spam and bots: posts that are only links or hashtags, promotions, the
+/// same text again and again from one author.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpamConfig {
+    pub enabled: bool,
+    /// A post with fewer words than this besides links, hashtags and
+    /// mentions, and at least one link or hashtag, is spam.
+    pub min_words: usize,
+    /// Words and phrases of promotions. A post with a link and one of them,
+    /// or with two of them, is spam, unless a complaint rule fired on it.
+    pub promo: Vec<String>,
+    /// The n-th near-identical post from one author about one provider in
+    /// the incident window is spam, and every one after it.
+    pub repeat_limit: usize,
+}
+
+impl Default for SpamConfig {
+    fn default() -> Self {
+        SpamConfig {
+            enabled: true,
+            min_words: 3,
+            promo: [
+                "diskon",
+                "promo",
+                "giveaway",
+                "gratis ongkir",
+                "order sekarang",
+                "pesan sekarang",
+                "klik",
+                "slot",
+                "gacor",
+                "follow",
+                "like dan share",
+                "cashback",
+                "konsultasi gratis",
+                "discount",
+                "buy now",
+                "free shipping",
+                "click here",
+                "limited offer",
+                "dm for price",
+                "wa.me",
+            ]
+            .map(String::from)
+            .to_vec(),
+            repeat_limit: 3,
+        }
+    }
+}
+
 impl PolicyConfig {
     fn at(min_severity: Severity) -> Self {
         PolicyConfig { min_severity }
@@ -334,7 +405,9 @@ const SECTIONS: &[&str] = &[
     "metrics",
     "pipeline",
     "risk",
+    "scoring",
     "incidents",
+    "spam",
     "tickets",
     "alerts",
 ];
@@ -377,7 +450,8 @@ impl<'a> Parser<'a> {
             pipeline: PipelineConfig::default(),
             risk: RiskConfig::default(),
             scoring: ScoringConfig::default(),
-            incidents: PolicyConfig::at(Severity::Low),
+            incidents: IncidentsConfig::default(),
+            spam: SpamConfig::default(),
             tickets: PolicyConfig::at(Severity::Medium),
             alerts: PolicyConfig::at(Severity::High),
         };
@@ -434,6 +508,7 @@ impl<'a> Parser<'a> {
                 "risk" => set(&mut config.risk, self.section(value)),
                 "scoring" => set(&mut config.scoring, self.section(value)),
                 "incidents" => set(&mut config.incidents, self.section(value)),
+                "spam" => set(&mut config.spam, self.section(value)),
                 "tickets" => set(&mut config.tickets, self.section(value)),
                 "alerts" => set(&mut config.alerts, self.section(value)),
                 other => self.error(

@@ -107,38 +107,25 @@ impl Sink for SqliteSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Incident, IncidentStatus, PostSummary, Severity, Ticket};
+    use crate::model::{Severity, Ticket};
 
     fn ticket(version: u32, severity: Severity) -> OutboxRow {
-        let post = PostSummary {
-            id: "d:1".into(),
-            url: None,
-            author: "@a".into(),
-            channel: "email".into(),
-            excerpt: "x".into(),
-            created_at: chrono::DateTime::UNIX_EPOCH,
-        };
-        let incident = Incident {
-            schema_version: crate::model::INCIDENT_SCHEMA_VERSION,
-            id: "inc-1".into(),
-            provider: "p".into(),
-            version,
-            status: IncidentStatus::Open,
-            severity,
-            risk: 70.0,
+        let mut post = crate::stages::testing::post("x");
+        post.provider = Some(crate::post::ProviderMatch {
+            id: "p".into(),
+            matched: "p".into(),
+        });
+        let score = crate::model::Score {
             sentiment: -0.5,
+            risk: 70.0,
+            severity,
             categories: vec![],
-            language: None,
-            post_ids: vec!["d:1".into()],
-            channels: vec!["email".into()],
-            authors: vec!["@a".into()],
-            reach: 0,
-            first_seen: post.created_at,
-            last_seen: post.created_at,
-            summary: "s".into(),
-            top_post: post,
             reasons: vec![],
         };
+        let mut incident = crate::stages::incident::open(&post, &score, &crate::config::RiskConfig::default()).unwrap();
+        incident.id = "inc-1".into();
+        incident.version = version;
+        incident.severity = severity;
         OutboxRow {
             seq: version as i64,
             kind: "ticket".into(),

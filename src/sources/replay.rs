@@ -76,6 +76,8 @@ pub fn parse_line(source: &str, default_channel: &str, line: &str) -> Result<Pos
             forward_of: l.forward_of,
         },
         cursor: String::new(),
+        quoted: None,
+        hops: Vec::new(),
         norm: String::new(),
         words: Vec::new(),
     })

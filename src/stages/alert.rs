@@ -75,7 +75,9 @@ mod tests {
             categories: vec![],
             reasons: vec![],
         };
-        incident::open(&p, &score).unwrap()
+        let mut incident = incident::open(&p, &score, &crate::config::RiskConfig::default()).unwrap();
+        incident.severity = severity;
+        incident
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod language;
 pub mod normalize;
 pub mod relevance;
 pub mod score;
+pub mod spam;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -26,6 +27,7 @@ pub enum DropReason {
     Empty,
     Language,
     NoProvider,
+    Spam,
 }
 
 impl DropReason {
@@ -34,6 +36,7 @@ impl DropReason {
             DropReason::Empty => "empty",
             DropReason::Language => "language",
             DropReason::NoProvider => "no_provider",
+            DropReason::Spam => "spam",
         }
     }
 }
@@ -49,13 +52,22 @@ pub trait Filter: Send + Sync {
 #[derive(Debug)]
 pub enum Outcome {
     Dropped(DropReason),
-    Scored(Box<Post>, Score),
+    Scored(Box<Scored>),
+}
+
+/// A post that passed the filters, its score and its fingerprint.
+#[derive(Debug)]
+pub struct Scored {
+    pub post: Post,
+    pub score: Score,
+    pub fingerprint: crate::dedup::Fingerprint,
 }
 
 /// The stateless stages in order.
 pub struct Stages {
     filters: Vec<Box<dyn Filter>>,
     scorer: score::Scorer,
+    spam: spam::Spam,
 }
 
 impl Stages {
@@ -63,6 +75,7 @@ impl Stages {
         Stages {
             filters: vec![Box::new(normalize::Normalize::new(&config.pipeline))],
             scorer,
+            spam: spam::Spam::new(&config.spam),
         }
     }
 
@@ -75,10 +88,20 @@ impl Stages {
                 return Outcome::Dropped(reason);
             }
         }
-        match self.scorer.process(&mut post, metrics) {
-            Ok(score) => Outcome::Scored(Box::new(post), score),
-            Err(reason) => Outcome::Dropped(reason),
+        let score = match self.scorer.process(&mut post, metrics) {
+            Ok(score) => score,
+            Err(reason) => return Outcome::Dropped(reason),
+        };
+        if self.spam.is_spam(&post, &score) {
+            tracing::debug!(post = %post.id, "spam: links, hashtags or a promotion");
+            return Outcome::Dropped(DropReason::Spam);
         }
+        let fingerprint = crate::dedup::fingerprint(&post);
+        Outcome::Scored(Box::new(Scored {
+            post,
+            score,
+            fingerprint,
+        }))
     }
 }
 
@@ -108,6 +131,8 @@ pub(crate) mod testing {
             created_at: Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
             refs: Default::default(),
             cursor: String::new(),
+            quoted: None,
+            hops: Vec::new(),
             norm: String::new(),
             words: Vec::new(),
         }

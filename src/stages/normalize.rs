@@ -36,6 +36,24 @@ fn clean(s: &mut String) {
     }
 }
 
+/// A forward or quoting reply: keep its clean text (comments, then the
+/// original), the original on its own, and the hops it names.
+fn unwrap_quotes(post: &mut Post) {
+    let split = crate::email::split(&post.text);
+    if split.comments.is_empty() && split.hops.is_empty() {
+        // No forward, no quote: only an email's signature or disclaimer goes.
+        if post.channel == "email"
+            && let Some(original) = split.original
+        {
+            post.text = original;
+        }
+        return;
+    }
+    post.text = split.text();
+    post.quoted = split.original;
+    post.hops = split.hops;
+}
+
 impl Filter for Normalize {
     fn name(&self) -> &'static str {
         "normalize"
@@ -48,6 +66,9 @@ impl Filter for Normalize {
             clean(subject);
         }
         post.subject = post.subject.take().filter(|s| !s.is_empty());
+        if crate::email::may_quote(&post.text) {
+            unwrap_quotes(post);
+        }
         if post.text.is_empty() && post.subject.is_none() {
             return Err(DropReason::Empty);
         }
@@ -66,7 +87,7 @@ mod tests {
 
     fn normalize() -> Normalize {
         Normalize::new(&PipelineConfig {
-            max_text_bytes: 40,
+            max_text_bytes: 400,
             ..Default::default()
         })
     }
@@ -82,6 +103,18 @@ mod tests {
     }
 
     #[test]
+    fn forwards_keep_comment_original_and_hops() {
+        let mut p = post(
+            "Tolong sebarkan!\n\n---------- Forwarded message ---------\nFrom: Nadia <nadia@mail.example>\nSubject: Keluhan\n\n> Dokter tidak datang.\n\n-- \nNadia",
+        );
+        p.channel = "email".into();
+        normalize().apply(&mut p).unwrap();
+        assert_eq!(p.text, "Tolong sebarkan!\n\nDokter tidak datang.");
+        assert_eq!(p.quoted.as_deref(), Some("Dokter tidak datang."));
+        assert_eq!(p.hops[0].from, "Nadia <nadia@mail.example>");
+    }
+
+    #[test]
     fn drops_empty_posts() {
         let mut p = post(" \n\t ");
         p.subject = Some("  ".into());
@@ -90,8 +123,8 @@ mod tests {
 
     #[test]
     fn cuts_long_texts() {
-        let mut p = post(&"é".repeat(100));
+        let mut p = post(&"é".repeat(1000));
         normalize().apply(&mut p).unwrap();
-        assert_eq!(p.text.chars().count(), 20);
+        assert_eq!(p.text.chars().count(), 200);
     }
 }

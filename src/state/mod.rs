@@ -8,14 +8,17 @@ mod outbox;
 mod store;
 
 pub use outbox::OutboxRow;
-pub use store::Writer;
+pub use store::{StoredFingerprint, Writer};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_fingerprints.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {

@@ -2,8 +2,19 @@
 //! transaction per batch.
 
 use super::{Result, State, StateError, now};
+use crate::dedup::Fingerprint;
 use crate::model::{Incident, Ticket};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+/// A fingerprint as stored.
+#[derive(Debug, Clone)]
+pub struct StoredFingerprint {
+    pub provider: String,
+    pub author: String,
+    pub fingerprint: Fingerprint,
+    pub at: i64,
+    pub incident: Option<String>,
+}
 
 /// One open transaction of the committer.
 pub struct Writer<'s> {
@@ -34,6 +45,64 @@ impl State {
             tx,
             state_path: &self.path,
         })
+    }
+
+    /// Fingerprints of posts at or after `since` (Unix seconds), oldest
+    /// first, with their provider, author and incident: what rebuilds the
+    /// near-duplicate index.
+    pub fn fingerprints_since(&self, since: i64) -> Result<Vec<StoredFingerprint>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT provider, author, simhash, shingles, anchors, at, incident_id FROM fingerprints
+                 WHERE at >= ?1 ORDER BY at, rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([since], |r| {
+            Ok(StoredFingerprint {
+                provider: r.get(0)?,
+                author: r.get(1)?,
+                fingerprint: Fingerprint {
+                    simhash: r.get::<_, i64>(2)? as u64,
+                    shingles: r
+                        .get::<_, Vec<u8>>(3)?
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+                        .collect(),
+                    anchors: r
+                        .get::<_, Vec<u8>>(4)?
+                        .chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+                        .collect(),
+                },
+                at: r.get(5)?,
+                incident: r.get(6)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    /// The time of the latest fingerprint (Unix seconds), if any.
+    pub fn latest_fingerprint(&self) -> Result<Option<i64>> {
+        self.conn
+            .query_row("SELECT max(at) FROM fingerprints", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every incident (the latest state of each), for the index's categories.
+    pub fn incidents(&self) -> Result<Vec<Incident>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, body FROM incidents ORDER BY first_seen, id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(id, body)| serde_json::from_str(&body).map_err(|e| self.corrupt(format!("incident {id}"), e)))
+            .collect()
     }
 
     /// Ticket versions, oldest first.
@@ -141,6 +210,56 @@ impl Writer<'_> {
             .execute(
                 "INSERT OR IGNORE INTO outbox (sink, kind, key, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![sink, kind, key, payload, now()],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Whether a post's effects are stored already (a replay).
+    pub fn seen(&self, post_id: &str) -> Result<bool> {
+        self.tx
+            .query_row("SELECT 1 FROM fingerprints WHERE post_id = ?1", [post_id], |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The incident a post belongs to, if any.
+    pub fn incident_of(&self, post_id: &str) -> Result<Option<String>> {
+        self.tx
+            .query_row(
+                "SELECT incident_id FROM fingerprints WHERE post_id = ?1",
+                [post_id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_fingerprint(
+        &self,
+        post_id: &str,
+        provider: &str,
+        author: &str,
+        fp: &Fingerprint,
+        at: i64,
+        incident: Option<&str>,
+    ) -> Result<()> {
+        // Shingles and anchors serve incidents only; others keep the SimHash.
+        let (shingles, anchors): (Vec<u8>, Vec<u8>) = match incident {
+            Some(_) => (
+                fp.shingles.iter().flat_map(|s| s.to_le_bytes()).collect(),
+                fp.anchors.iter().flat_map(|a| a.to_le_bytes()).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        self.tx
+            .execute(
+                "INSERT OR IGNORE INTO fingerprints (post_id, provider, author, simhash, shingles, anchors, at, incident_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![post_id, provider, author, fp.simhash as i64, shingles, anchors, at, incident],
             )
             .map(drop)
             .map_err(|e| self.err(e))
