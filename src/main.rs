@@ -39,6 +39,15 @@ fn main() -> ExitCode {
             Ok(rt) => rt.block_on(cli::run(config)),
             Err(e) => Err(e.into()),
         },
+        Command::Replay {
+            config,
+            out,
+            state,
+            input,
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(cli::replay(config, out, state, input)),
+            Err(e) => Err(e.into()),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -69,6 +69,13 @@ pub struct ReplayConfig {
     /// Channel for posts whose line names none.
     #[serde(default = "default_replay_channel")]
     pub channel: String,
+    /// Read lines as `earshot score` does: unknown fields ignored, a line
+    /// that is not JSON taken as plain text, a missing id replaced by the
+    /// line number, a missing time one minute after the line before (input
+    /// order is time order). Off: a line with an unknown field or no id is
+    /// malformed, and a missing time is the time of reading.
+    #[serde(default)]
+    pub lenient: bool,
 }
 
 fn default_replay_channel() -> String {

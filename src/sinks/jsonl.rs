@@ -4,7 +4,8 @@
 //! The sink stores the file's length with each confirmed batch. On start,
 //! bytes past that length were written by a batch that was never confirmed
 //! (the process died in between); they are cut off, and the outbox delivers
-//! those rows again.
+//! those rows again. The path `-` is standard output (`earshot replay`),
+//! which keeps no position.
 
 use super::{Sink, SinkError};
 use crate::state::OutboxRow;
@@ -27,8 +28,17 @@ impl Jsonl {
     }
 }
 
+impl Jsonl {
+    fn stdout(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+}
+
 impl Sink for Jsonl {
     async fn open(&mut self, position: Option<String>) -> Result<(), SinkError> {
+        if self.stdout() {
+            return Ok(());
+        }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -51,12 +61,18 @@ impl Sink for Jsonl {
     }
 
     async fn deliver(&mut self, rows: &[OutboxRow]) -> Result<Option<String>, SinkError> {
-        let file = self.file.as_mut().expect("opened before delivery");
         let mut buf = Vec::with_capacity(rows.iter().map(|r| r.payload.len() + 1).sum());
         for row in rows {
             buf.extend_from_slice(row.payload.as_bytes());
             buf.push(b'\n');
         }
+        if self.stdout() {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf)?;
+            out.flush()?;
+            return Ok(None);
+        }
+        let file = self.file.as_mut().expect("opened before delivery");
         file.write_all(&buf)?;
         // Durable before the outbox says delivered.
         file.sync_data()?;

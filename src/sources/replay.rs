@@ -45,9 +45,110 @@ pub struct Line {
     pub forward_of: Option<String>,
 }
 
+/// The same line read leniently (see `ReplayConfig::lenient`): only the
+/// fields earshot knows, each optional but the text.
+#[derive(Debug, Deserialize)]
+struct LenientLine {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    text: String,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    author: Option<String>,
+    #[serde(default)]
+    author_name: Option<String>,
+    #[serde(default)]
+    followers: Option<u64>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(default)]
+    quote_of: Option<String>,
+    #[serde(default)]
+    forward_of: Option<String>,
+}
+
+/// How lines become posts.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pub lenient: bool,
+    /// The time given to the last post (lenient lines without one follow it).
+    last: Option<DateTime<Utc>>,
+}
+
+impl Reader {
+    pub fn new(lenient: bool) -> Self {
+        Reader { lenient, last: None }
+    }
+
+    /// One line, the `line_no`-th, into a post of `source`.
+    pub fn parse(&mut self, source: &str, default_channel: &str, line: &str, line_no: usize) -> Result<Post, String> {
+        if !self.lenient {
+            return parse_line(source, default_channel, line);
+        }
+        let l: LenientLine = if line.starts_with('{') {
+            serde_json::from_str(line).map_err(|e| e.to_string())?
+        } else {
+            LenientLine {
+                id: None,
+                text: line.to_owned(),
+                subject: None,
+                lang: None,
+                channel: None,
+                author: None,
+                author_name: None,
+                followers: None,
+                url: None,
+                created_at: None,
+                reply_to: None,
+                quote_of: None,
+                forward_of: None,
+            }
+        };
+        let created_at = l.created_at.unwrap_or_else(|| {
+            // Input order is time order: a minute after the line before.
+            self.last
+                .map_or(DateTime::UNIX_EPOCH, |t| t + chrono::Duration::minutes(1))
+        });
+        self.last = Some(created_at);
+        let strict = Line {
+            id: match l.id {
+                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => serde_json::Value::String(s),
+                Some(serde_json::Value::Number(n)) => serde_json::Value::Number(n),
+                _ => serde_json::Value::String(line_no.to_string()),
+            },
+            text: l.text,
+            subject: l.subject,
+            lang: l.lang,
+            channel: l.channel,
+            author: l.author,
+            author_name: l.author_name,
+            followers: l.followers,
+            url: l.url,
+            created_at: Some(created_at),
+            reply_to: l.reply_to,
+            quote_of: l.quote_of,
+            forward_of: l.forward_of,
+        };
+        to_post(source, default_channel, strict)
+    }
+}
+
 /// Parses one line into a post of `source`; the error says what is wrong.
 pub fn parse_line(source: &str, default_channel: &str, line: &str) -> Result<Post, String> {
     let l: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    to_post(source, default_channel, l)
+}
+
+fn to_post(source: &str, default_channel: &str, l: Line) -> Result<Post, String> {
     let native_id = match l.id {
         serde_json::Value::String(s) if !s.trim().is_empty() => s,
         serde_json::Value::Number(n) => n.to_string(),
@@ -128,6 +229,7 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
         i
     });
     let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
+    let mut lines = Reader::new(config.lenient);
     let malformed = ctx.metrics.dropped.with_label_values(&["malformed"]);
 
     for (name, path) in files {
@@ -170,7 +272,7 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
             }
             let post = match std::str::from_utf8(&buf) {
                 Err(e) => Err(format!("not UTF-8: {e}")),
-                Ok(_) => parse_line(&ctx.name, &config.channel, text),
+                Ok(_) => lines.parse(&ctx.name, &config.channel, text, here),
             };
             let position = serde_json::to_string(&Position {
                 file: name.clone(),
@@ -260,6 +362,28 @@ mod tests {
         );
     }
 
+    #[test]
+    fn lenient_lines_are_read_as_score_reads_them() {
+        let mut r = Reader::new(true);
+        let a = r
+            .parse(
+                "s",
+                "replay",
+                r#"{"id":"a","text":"x","extra":1,"created_at":"2026-03-01T10:00:00Z"}"#,
+                1,
+            )
+            .unwrap();
+        let b = r.parse("s", "replay", r#"{"text":"y"}"#, 2).unwrap();
+        let c = r.parse("s", "replay", "plain text", 3).unwrap();
+        assert_eq!((a.id.as_str(), b.id.as_str(), c.id.as_str()), ("s:a", "s:2", "s:3"));
+        assert_eq!(c.text, "plain text");
+        assert_eq!((b.created_at - a.created_at).num_minutes(), 1);
+        assert_eq!((c.created_at - a.created_at).num_minutes(), 2);
+        assert!(r.parse("s", "replay", r#"{"id":"z"}"#, 4).unwrap_err().contains("text"));
+        let mut strict = Reader::new(false);
+        assert!(strict.parse("s", "replay", r#"{"text":"y"}"#, 2).is_err());
+    }
+
     async fn read_all(path: &Path, resume: Option<String>) -> Vec<(Option<String>, String)> {
         let (tx, mut rx) = mpsc::channel(100);
         let ctx = SourceContext {
@@ -273,6 +397,7 @@ mod tests {
             path: path.to_path_buf(),
             rate: 0.0,
             channel: "replay".into(),
+            lenient: false,
         };
         run(cfg, ctx).await.unwrap();
         let mut out = Vec::new();
