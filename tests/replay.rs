@@ -81,7 +81,8 @@ fn a_forwarded_complaint_is_one_incident_that_escalates() {
         .collect();
     assert_eq!(ids, CHAIN, "every copy joined, nothing else did");
     assert_eq!(last["channels"], serde_json::json!(["email", "mastodon", "forum"]));
-    assert_eq!(last["reach"], 0 + 240 + 1800 + 12000 + 9000);
+    // The lists and the reposter; the patient and the forum poster have no audience figure.
+    assert_eq!(last["reach"], 240 + 1800 + 12000 + 9000);
     for c in ["records_access", "billing", "viral_call", "legal_threat"] {
         assert!(
             last["categories"].as_array().unwrap().iter().any(|x| x == c),
