@@ -104,7 +104,7 @@ impl Engine {
             }
             post.lang = None;
         }
-        let mentions = self.relevance.find(&post.words, &ids);
+        let mentions = self.relevance.find(&post.norm, &post.words, &ids);
         post.provider = mentions.provider;
         if drop && post.provider.is_none() {
             return Err(DropReason::NoProvider);

@@ -44,6 +44,9 @@ pub struct Provider {
     pub names: Vec<String>,
     pub handles: Vec<String>,
     pub hashtags: Vec<String>,
+    /// Phrases in which a name does not mean this provider ("toko harapan
+    /// sehat", "lagu harapan sehat"): a mention inside one does not count.
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -431,6 +434,8 @@ struct RawProvider {
     handles: Vec<Spanned<String>>,
     #[serde(default)]
     hashtags: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
 }
 
 struct Parser<'a> {
@@ -575,11 +580,27 @@ impl<'a> Parser<'a> {
         let names = strings(raw.names, "name");
         let handles = strings(raw.handles, "handle");
         let hashtags = strings(raw.hashtags, "hashtag");
+        let exclude = strings(raw.exclude, "exclude phrase");
+        for (what, list) in [
+            ("name", &names),
+            ("handle", &handles),
+            ("hashtag", &hashtags),
+            ("exclude phrase", &exclude),
+        ] {
+            if let Some(bad) = list.iter().find(|v| crate::text::alnum_words(v).next().is_none()) {
+                self.error(
+                    Some(raw.id.span()),
+                    format!("provider `{id}`: {what} {bad:?} has no letters or digits"),
+                    Some("names, handles and hashtags are matched as whole words".into()),
+                );
+            }
+        }
         Some(Provider {
             id,
             names,
             handles,
             hashtags,
+            exclude,
         })
     }
 

@@ -1,15 +1,67 @@
 //! Relevance: which configured provider a post is about, by its names,
-//! handles and hashtags matched as whole words; and where it names them, so
-//! that the sentiment scorers can read past the names.
+//! handles and hashtags matched as whole words, case-insensitive, Unicode-
+//! aware; and where it names them, so that the sentiment scorers can read
+//! past the names.
+//!
+//! Names match in the ways people write them: "RS" and "Rumah Sakit" for
+//! each other, with or without dots ("R.S.", "RSHS" and "R.S.H.S."), and
+//! with one letter wrong in any word of five letters or more after the
+//! first ("RS Harapan Sehta"). A provider's `exclude` phrases say where its
+//! name means something else ("toko harapan sehat"): a mention inside one
+//! does not count.
 
 use crate::config::Provider;
 use crate::post::ProviderMatch;
-use crate::text::{Phrases, Vocab, Word};
+use crate::text::{Phrases, Vocab, Word, alnum_words, fold};
 
 pub struct Relevance {
     /// Each phrase's value: (provider index, the phrase as configured).
     phrases: Phrases<(usize, String)>,
+    /// Each exclude phrase's provider index.
+    exclude: Phrases<usize>,
     ids: Vec<String>,
+}
+
+/// The ways a configured name is written: as configured; "RS" for "Rumah
+/// Sakit" and back; an acronym in capitals spelled with dots ("R.S.").
+pub fn variants(name: &str) -> Vec<String> {
+    let original: Vec<&str> = alnum_words(name).collect();
+    let folded = fold(name);
+    let words: Vec<&str> = alnum_words(&folded).collect();
+    let mut out: Vec<Vec<String>> = vec![words.iter().map(|w| w.to_string()).collect()];
+    let rest = |n: usize| words[n..].iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    if words.len() > 1 && words[0] == "rs" {
+        out.push([vec!["rumah".into(), "sakit".into()], rest(1)].concat());
+    }
+    if words.len() > 2 && words[0] == "rumah" && words[1] == "sakit" {
+        out.push([vec!["rs".into()], rest(2)].concat());
+    }
+    let dotted: Vec<Vec<String>> = out
+        .iter()
+        .filter_map(|v| {
+            let mut changed = false;
+            let spelled: Vec<String> = v
+                .iter()
+                .flat_map(|w| {
+                    let acronym = (2..=4).contains(&w.len())
+                        && original
+                            .iter()
+                            .any(|o| o.eq_ignore_ascii_case(w) && o.chars().all(|c| c.is_ascii_uppercase()));
+                    if acronym {
+                        changed = true;
+                        w.chars().map(|c| c.to_string()).collect::<Vec<_>>()
+                    } else {
+                        vec![w.clone()]
+                    }
+                })
+                .collect();
+            changed.then_some(spelled)
+        })
+        .collect();
+    out.extend(dotted);
+    let mut out: Vec<String> = out.into_iter().map(|v| v.join(" ")).collect();
+    out.dedup();
+    out
 }
 
 /// What relevance found in one post.
@@ -23,26 +75,45 @@ pub struct Mentions {
 impl Relevance {
     pub fn new(providers: &[Provider], vocab: &mut Vocab) -> Self {
         let phrases = providers.iter().enumerate().flat_map(|(i, p)| {
-            p.names
+            let names = p
+                .names
                 .iter()
-                .chain(&p.handles)
+                .flat_map(move |n| variants(n).into_iter().map(move |v| (v, (i, n.clone()))));
+            let tags = p
+                .handles
+                .iter()
                 .chain(&p.hashtags)
-                .map(move |phrase| (phrase.clone(), (i, phrase.clone())))
+                .map(move |phrase| (phrase.clone(), (i, phrase.clone())));
+            names.chain(tags)
         });
+        let phrases = Phrases::new(phrases, vocab);
+        let exclude = providers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.exclude.iter().map(move |e| (e.clone(), i)));
         Relevance {
-            phrases: Phrases::new(phrases, vocab),
+            phrases,
+            exclude: Phrases::new(exclude, vocab),
             ids: providers.iter().map(|p| p.id.clone()).collect(),
         }
     }
 
     /// The provider named most often (the first named on a tie), and every
     /// token that names one.
-    pub fn find(&self, words: &[Word], ids: &[u32]) -> Mentions {
+    pub fn find(&self, folded: &str, words: &[Word], ids: &[u32]) -> Mentions {
         let mut counts: Vec<(usize, usize, &str)> = Vec::new();
         let mut tokens: Vec<u32> = Vec::new();
-        self.phrases.find_longest(ids, |values, i, j| {
+        let mut excluded: Vec<(usize, usize, usize)> = Vec::new();
+        self.exclude.find(ids, |values, i, j| {
+            excluded.extend(values.iter().map(|p| (*p, i, j)));
+        });
+        let word = |j: usize| words.get(j).map(|w| &folded[w.range()]);
+        self.phrases.find_longest_fuzzy(ids, word, |values, i, j| {
             tokens.extend(words[i].token..=words[j].token);
             for (provider, phrase) in values {
+                if excluded.iter().any(|(p, a, b)| p == provider && *a <= j && i <= *b) {
+                    continue;
+                }
                 match counts.iter_mut().find(|c| c.0 == *provider) {
                     Some(c) => c.1 += 1,
                     None => counts.push((*provider, 1, phrase)),
@@ -70,12 +141,25 @@ mod tests {
                 names: vec!["RS Harapan Sehat".into(), "Harapan Sehat Hospital".into()],
                 handles: vec!["@rsharapansehat".into()],
                 hashtags: vec!["#harapansehat".into()],
+                exclude: vec![],
             },
             Provider {
                 id: "kmu".into(),
                 names: vec!["Klinik Medika Utama".into()],
                 handles: vec![],
                 hashtags: vec![],
+                exclude: vec![],
+            },
+            Provider {
+                id: "shop".into(),
+                names: vec!["Harapan Sehat".into()],
+                handles: vec![],
+                hashtags: vec![],
+                exclude: vec![
+                    "toko harapan sehat".into(),
+                    "lagu harapan sehat".into(),
+                    "ada harapan sehat".into(),
+                ],
             },
         ]
     }
@@ -88,7 +172,7 @@ mod tests {
         words_of(&folded, &mut words);
         let mut ids = Vec::new();
         vocab.lookup(&folded, &words, &mut ids);
-        relevance.find(&words, &ids)
+        relevance.find(&folded, &words, &ids)
     }
 
     fn about(text: &str) -> Option<String> {
@@ -105,8 +189,37 @@ mod tests {
 
     #[test]
     fn needs_whole_words() {
-        assert_eq!(about("toko harapan sehat bandung diskon"), None);
         assert_eq!(about("#harapansehatselalu semoga"), None);
+        assert_eq!(about("rs harapan sehatan"), None);
+    }
+
+    #[test]
+    fn written_as_people_write_it() {
+        for text in [
+            "Antre lama di Rumah Sakit Harapan Sehat",
+            "antre lama di R.S. Harapan Sehat",
+            "antre lama di RS. Harapan Sehat",
+            "antre lama di RS Harapan Sehta",
+            "antre lama di RS Harpan Sehat",
+        ] {
+            assert_eq!(about(text).as_deref(), Some("rshs"), "{text}");
+        }
+        assert_eq!(about("Klinik Medika Utma buka?").as_deref(), Some("kmu"));
+        assert_eq!(variants("RSHS Jakarta"), ["rshs jakarta", "r s h s jakarta"]);
+        assert_eq!(
+            variants("Rumah Sakit Harapan Sehat"),
+            ["rumah sakit harapan sehat", "rs harapan sehat"]
+        );
+    }
+
+    #[test]
+    fn excluded_contexts_do_not_count() {
+        assert_eq!(about("Toko Harapan Sehat di Bandung lagi promo madu"), None);
+        assert_eq!(about("Lagu 'Harapan Sehat' dari band indie Bogor enak didengar"), None);
+        assert_eq!(about("Semoga selalu ada harapan sehat untuk kita"), None);
+        assert_eq!(about("Harapan Sehat buka sampai jam 9").as_deref(), Some("shop"));
+        // Another provider's exclusions do not hide this one.
+        assert_eq!(about("toko di depan RS Harapan Sehat tutup").as_deref(), Some("rshs"));
     }
 
     #[test]
