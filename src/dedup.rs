@@ -25,7 +25,7 @@
 //! fingerprints stay valid across versions and machines.
 
 use crate::post::Post;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
 /// Hamming distance at or below which two SimHashes are near-duplicates.
@@ -37,6 +37,8 @@ const MAX_SHINGLES: usize = 1024;
 /// Least shared shingles for a containment link, and the share needed.
 const MIN_SHARED: usize = 8;
 const MIN_SHARE: f32 = 0.5;
+/// A shingle held by more incidents than this is a stock phrase.
+const COMMON_SHINGLE: usize = 32;
 /// Most shingles kept for one incident (those of its first post).
 const MAX_INCIDENT_SHINGLES: usize = 4096;
 
@@ -197,14 +199,70 @@ struct Entry {
 
 const NONE: u32 = u32::MAX;
 
+/// What the index keeps of an incident: its first post's shingles (in
+/// `shingle_index`; here their number) and anchors, and its categories.
 #[derive(Debug, Default)]
 struct Sketch {
     id: String,
     provider: u32,
-    shingles: FxHashSet<u32>,
+    shingles: usize,
     anchors: Vec<u64>,
     categories: Vec<String>,
     last_seen: i64,
+    sketched: bool,
+}
+
+/// Key → the incidents that hold it. Nearly every shingle belongs to one
+/// incident only, so the first holder sits inline (8 bytes a key) and only
+/// the rest get a list.
+#[derive(Debug, Default)]
+struct Postings<K: std::hash::Hash + Eq + Copy> {
+    first: FxHashMap<K, u32>,
+    more: FxHashMap<K, Vec<u32>>,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
+    fn push(&mut self, key: K, incident: u32) {
+        match self.first.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(incident);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => self.more.entry(key).or_default().push(incident),
+        }
+    }
+
+    /// The holders of `key`, or `None` when there are more than `limit`.
+    fn get(&self, key: &K, limit: usize) -> Option<impl Iterator<Item = u32> + '_> {
+        let first = self.first.get(key)?;
+        let more = self.more.get(key).map_or(&[][..], Vec::as_slice);
+        (more.len() < limit).then(|| std::iter::once(*first).chain(more.iter().copied()))
+    }
+
+    fn retain(&mut self, keep: impl Fn(u32) -> bool) {
+        let more = &mut self.more;
+        self.first.retain(|key, first| {
+            let rest = more.get_mut(key);
+            let mut all: Vec<u32> = std::iter::once(*first)
+                .chain(rest.into_iter().flat_map(|v| v.drain(..)))
+                .filter(|i| keep(*i))
+                .collect();
+            match all.len() {
+                0 => {
+                    more.remove(key);
+                    false
+                }
+                _ => {
+                    *first = all.remove(0);
+                    if all.is_empty() {
+                        more.remove(key);
+                    } else {
+                        more.insert(*key, all);
+                    }
+                    true
+                }
+            }
+        });
+    }
 }
 
 /// The fingerprints of a time window, searchable (see the module doc).
@@ -220,11 +278,13 @@ pub struct Index {
     incidents: Vec<Sketch>,
     by_id: FxHashMap<String, u32>,
     /// Shingle → incidents that hold it.
-    shingle_index: FxHashMap<u32, Vec<u32>>,
-    anchor_index: FxHashMap<u64, Vec<u32>>,
+    shingle_index: Postings<u32>,
+    anchor_index: Postings<u64>,
     /// The latest post time seen: the window ends there (event time, so a
     /// replay of old posts behaves as it did live).
     now: i64,
+    /// When the tables were last swept of what left the window.
+    swept: i64,
 }
 
 fn block(simhash: u64, i: usize) -> u16 {
@@ -247,9 +307,10 @@ impl Index {
             providers: FxHashMap::default(),
             incidents: Vec::new(),
             by_id: FxHashMap::default(),
-            shingle_index: FxHashMap::default(),
-            anchor_index: FxHashMap::default(),
+            shingle_index: Postings::default(),
+            anchor_index: Postings::default(),
             now: i64::MIN,
+            swept: i64::MIN,
         }
     }
 
@@ -327,9 +388,11 @@ impl Index {
         // Partial copies, and posts that quote a complaint whole.
         let mut shared: FxHashMap<u32, usize> = FxHashMap::default();
         for s in &fp.shingles {
-            for i in self.shingle_index.get(s).into_iter().flatten() {
-                if live(*i).is_some() {
-                    *shared.entry(*i).or_default() += 1;
+            // A word triple in many incidents is a stock phrase ("di rs
+            // harapan"), no sign of a copy; skipping it bounds the work.
+            for i in self.shingle_index.get(s, COMMON_SHINGLE).into_iter().flatten() {
+                if live(i).is_some() {
+                    *shared.entry(i).or_default() += 1;
                 }
             }
         }
@@ -337,7 +400,7 @@ impl Index {
             .iter()
             .filter(|(_, n)| **n >= MIN_SHARED)
             .map(|(i, n)| {
-                let smaller = fp.shingles.len().min(self.incidents[*i as usize].shingles.len()).max(1);
+                let smaller = fp.shingles.len().min(self.incidents[*i as usize].shingles).max(1);
                 (*i, *n as f32 / smaller as f32)
             })
             .filter(|(_, share)| *share >= MIN_SHARE)
@@ -348,9 +411,9 @@ impl Index {
         // Summaries and translations: the same figures, the same complaint.
         let mut by_anchor: FxHashMap<u32, usize> = FxHashMap::default();
         for a in &fp.anchors {
-            for i in self.anchor_index.get(a).into_iter().flatten() {
-                if live(*i).is_some() {
-                    *by_anchor.entry(*i).or_default() += 1;
+            for i in self.anchor_index.get(a, usize::MAX).into_iter().flatten() {
+                if live(i).is_some() {
+                    *by_anchor.entry(i).or_default() += 1;
                 }
             }
         }
@@ -414,30 +477,26 @@ impl Index {
         };
         let sketch = &mut self.incidents[i as usize];
         sketch.last_seen = sketch.last_seen.max(at);
-        if !sketch.shingles.is_empty() || !sketch.anchors.is_empty() {
+        if sketch.sketched {
             // Only the first post's text speaks for the complaint: members'
             // words would let unrelated posts creep in through them.
             return i;
         }
-        for s in &fp.shingles {
-            if sketch.shingles.len() >= MAX_INCIDENT_SHINGLES {
-                break;
-            }
-            if sketch.shingles.insert(*s) {
-                self.shingle_index.entry(*s).or_default().push(i);
-            }
+        sketch.sketched = true;
+        // Fingerprint shingles are unique already.
+        for s in fp.shingles.iter().take(MAX_INCIDENT_SHINGLES) {
+            self.shingle_index.push(*s, i);
+            sketch.shingles += 1;
         }
+        sketch.anchors = fp.anchors.clone();
         for a in &fp.anchors {
-            if !sketch.anchors.contains(a) {
-                sketch.anchors.push(*a);
-                self.anchor_index.entry(*a).or_default().push(i);
-            }
+            self.anchor_index.push(*a, i);
         }
         i
     }
 
-    /// Drops what fell out of the window; the block tables are swept when
-    /// half their entries are stale.
+    /// Drops what fell out of the window; the tables are swept of it every
+    /// 4,096 entries dropped, and at least every eighth of a window.
     fn prune(&mut self) {
         let cutoff = self.cutoff();
         let mut dropped = 0;
@@ -446,13 +505,29 @@ impl Index {
             self.base += 1;
             dropped += 1;
         }
-        if dropped > 0 && self.base % 4096 < dropped {
+        let due = self.now.saturating_sub(self.swept) >= self.window / 8;
+        if dropped > 0 && (self.base % 4096 < dropped || due) {
+            self.swept = self.now;
             let base = self.base;
             for table in &mut self.blocks {
                 table.retain(|_, seqs| {
                     seqs.retain(|s| *s >= base);
                     !seqs.is_empty()
                 });
+            }
+            // Incidents quiet for a whole window: their sketches go (the
+            // slot stays, emptied, so that other incidents keep their index).
+            let stale: Vec<bool> = self.incidents.iter().map(|s| s.last_seen < cutoff).collect();
+            self.shingle_index.retain(|i| !stale[i as usize]);
+            self.anchor_index.retain(|i| !stale[i as usize]);
+            for (sketch, stale) in self.incidents.iter_mut().zip(&stale) {
+                if *stale && !sketch.id.is_empty() {
+                    self.by_id.remove(&sketch.id);
+                    *sketch = Sketch {
+                        last_seen: sketch.last_seen,
+                        ..Default::default()
+                    };
+                }
             }
         }
     }

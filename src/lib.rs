@@ -7,19 +7,24 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the commands (`run`, `score`, `rules check|test`, `config check`,
-//!   `tickets list`, `eval`, `lexicon learn`) and exit codes.
+//! - [`cli`]: the commands (`run`, `replay`, `score`, `rules check|test`,
+//!   `config check`, `tickets list`, `eval`, `lexicon learn`) and exit codes.
 //! - [`config`]: TOML → validated [`config::Config`]; every error at once, at file:line:col.
 //! - [`diag`]: located diagnostics shared by config and rule packs.
 //! - [`post`]: [`post::Post`], the one post type; [`post::Envelope`] and [`post::Ack`],
 //!   which carry a post's source position to the commit.
+//! - [`email`]: MIME decoding (mail-parser); forwards and quotes taken apart into
+//!   the innermost original, the comments each hop added, and the hops.
+//! - [`dedup`]: fingerprints (SimHash, word 3-grams, figures) and the
+//!   near-duplicate index that finds the incident a post belongs to.
 //! - [`model`]: scores, incidents, tickets and alerts (with `schema_version`).
 //! - [`text`]: folding, a post's words, the vocabulary that numbers them once
 //!   per post, and phrases of whole words found by those numbers.
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines.
-//! - [`stages`]: normalize, then the engine reads (language, relevance) and
-//!   scores (stateless, off the committer's thread); then incident and alert
-//!   policy (in the committer).
+//! - [`stages`]: normalize (forwards and quotes unwrapped), then the engine
+//!   reads (language, relevance) and scores, then spam (all stateless, off the
+//!   committer's thread); then incident growth and alert policy (in the
+//!   committer).
 //! - [`sentiment`]: English (VADER-style) and Indonesian (learned lexicon) sentiment;
 //!   `learn` fits the Indonesian lexicon.
 //! - [`rules`]: rule packs: format, checks, one-pass compiled matching, embedded tests.
@@ -28,7 +33,8 @@
 //! - [`score_cmd`]: the `earshot score` contract (JSON lines in and out, `--explain`).
 //! - [`reload`]: rule pack hot reload on change and SIGHUP.
 //! - [`eval`]: accuracy figures over labelled data.
-//! - [`commit`]: one SQLite transaction per batch: incidents, tickets, outbox, cursors.
+//! - [`commit`]: one SQLite transaction per batch: spam repeats, near-duplicates,
+//!   incidents, fingerprints, tickets, outbox, cursors.
 //! - [`state`]: the SQLite file, its migrations, cursors, incidents, tickets, outbox.
 //! - [`sinks`]: one delivery worker per sink drains the outbox: console, JSON lines, SQLite export.
 //! - [`topology`]: wires it all with bounded channels; graceful shutdown.

@@ -112,3 +112,43 @@ fn fingerprints_are_stable() {
     // FNV-1a 64 of "dokter", SplitMix64-finished, computed independently.
     assert_eq!(hash(b"dokter"), 0xe2d4_6ba1_9a85_0c3a);
 }
+
+#[test]
+fn postings_keep_every_holder_and_forget_the_stale() {
+    let mut p: Postings<u32> = Postings::default();
+    p.push(7, 1);
+    p.push(7, 2);
+    p.push(7, 3);
+    p.push(8, 2);
+    assert_eq!(p.get(&7, 10).unwrap().collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(p.get(&7, 2).is_none(), "more holders than the limit: a stock phrase");
+    p.retain(|i| i != 1 && i != 2);
+    assert_eq!(p.get(&7, 10).unwrap().collect::<Vec<_>>(), [3]);
+    assert!(p.get(&8, 10).is_none());
+}
+
+#[test]
+fn quiet_incidents_leave_the_index() {
+    let mut index = index_with_letter();
+    // A window's worth of other posts later, the letter's incident is gone
+    // from the shingle and anchor tables too.
+    for k in 0..5000 {
+        index.add(
+            "rshs",
+            "x",
+            &fingerprint_text(&format!("post nomor {k} lain")),
+            1_000 + 15 * 86_400 + k,
+            None,
+        );
+    }
+    assert!(
+        index
+            .find(
+                "rshs",
+                &fingerprint_text(LETTER),
+                &cats(&["misdiagnosis", "records_access"])
+            )
+            .is_none()
+    );
+    assert!(index.shingle_index.first.is_empty() && index.anchor_index.first.is_empty());
+}

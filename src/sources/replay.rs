@@ -20,7 +20,14 @@ use tokio::io::{AsyncBufReadExt, AsyncSeekExt, BufReader};
 #[serde(deny_unknown_fields)]
 pub struct Line {
     pub id: serde_json::Value,
+    /// Required unless `mime` is given.
+    #[serde(default)]
     pub text: String,
+    /// A raw RFC 5322 message (an email as a list archive or a mail client
+    /// exports it): decoded, it gives the text, and whatever of subject,
+    /// author, time and channel the line leaves out.
+    #[serde(default)]
+    pub mime: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
     #[serde(default)]
@@ -51,7 +58,10 @@ pub struct Line {
 struct LenientLine {
     #[serde(default)]
     id: Option<serde_json::Value>,
+    #[serde(default)]
     text: String,
+    #[serde(default)]
+    mime: Option<String>,
     #[serde(default)]
     subject: Option<String>,
     #[serde(default)]
@@ -100,6 +110,7 @@ impl Reader {
             LenientLine {
                 id: None,
                 text: line.to_owned(),
+                mime: None,
                 subject: None,
                 lang: None,
                 channel: None,
@@ -126,6 +137,7 @@ impl Reader {
                 _ => serde_json::Value::String(line_no.to_string()),
             },
             text: l.text,
+            mime: l.mime,
             subject: l.subject,
             lang: l.lang,
             channel: l.channel,
@@ -148,7 +160,27 @@ pub fn parse_line(source: &str, default_channel: &str, line: &str) -> Result<Pos
     to_post(source, default_channel, l)
 }
 
-fn to_post(source: &str, default_channel: &str, l: Line) -> Result<Post, String> {
+fn to_post(source: &str, default_channel: &str, mut l: Line) -> Result<Post, String> {
+    if let Some(raw) = l.mime.take() {
+        let mail = crate::email::parse_mime(raw.as_bytes()).ok_or("`mime` is not a mail message")?;
+        if l.text.is_empty() {
+            l.text = mail.text;
+        }
+        l.subject = l.subject.or(mail.subject);
+        l.author = l.author.or(mail.from);
+        l.author_name = l.author_name.or(mail.from_name);
+        l.channel = l.channel.or(Some("email".into()));
+        l.reply_to = l.reply_to.or(mail.references.into_iter().next());
+        if l.created_at.is_none() {
+            l.created_at = mail
+                .date
+                .and_then(|d| DateTime::parse_from_rfc3339(&d).ok())
+                .map(|d| d.to_utc());
+        }
+    }
+    if l.text.trim().is_empty() && l.subject.is_none() {
+        return Err("missing field `text` (or `mime`)".into());
+    }
     let native_id = match l.id {
         serde_json::Value::String(s) if !s.trim().is_empty() => s,
         serde_json::Value::Number(n) => n.to_string(),
@@ -360,6 +392,23 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown field")
         );
+    }
+
+    #[test]
+    fn a_line_may_carry_a_raw_mime_message() {
+        let raw = "From: Nadia <nadia@mail.example>\r\nSubject: Keluhan\r\nDate: Mon, 2 Mar 2026 19:00:00 +0700\r\nIn-Reply-To: <m0@mail.example>\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nDokter tidak datang, saya kecewa =E2=80=94 sekali.\r\n";
+        let line = serde_json::json!({"id": "m1", "mime": raw}).to_string();
+        let p = parse_line("list", "replay", &line).unwrap();
+        assert_eq!(p.text.trim(), "Dokter tidak datang, saya kecewa — sekali.");
+        assert_eq!(
+            (p.subject.as_deref(), p.author.handle.as_str()),
+            (Some("Keluhan"), "nadia@mail.example")
+        );
+        assert_eq!(p.channel, "email");
+        assert_eq!(p.created_at.to_rfc3339(), "2026-03-02T12:00:00+00:00");
+        assert_eq!(p.refs.reply_to.as_deref(), Some("m0@mail.example"));
+        let bad = serde_json::json!({"id": "m2", "mime": ""}).to_string();
+        assert!(parse_line("list", "replay", &bad).unwrap_err().contains("mime"));
     }
 
     #[test]
