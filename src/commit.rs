@@ -127,6 +127,7 @@ impl Committer {
         for (source, position) in &cursors {
             w.set_cursor(source, position)?;
         }
+        w.prune_fingerprints(self.index.window_start())?;
         w.commit()?;
         self.metrics.incidents.inc_by(counts.incidents);
         self.metrics.tickets.inc_by(counts.tickets);

@@ -318,6 +318,11 @@ impl Index {
         self.entries.len()
     }
 
+    /// The start of the window (Unix seconds): older posts are forgotten.
+    pub fn window_start(&self) -> i64 {
+        self.cutoff()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

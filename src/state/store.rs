@@ -265,6 +265,18 @@ impl Writer<'_> {
             .map_err(|e| self.err(e))
     }
 
+    /// Forgets the fingerprints of posts before `before` (Unix seconds)
+    /// that joined no incident: past the window they serve nothing. Incident
+    /// members stay (forwards that name them still find their incident).
+    pub fn prune_fingerprints(&self, before: i64) -> Result<usize> {
+        self.tx
+            .execute(
+                "DELETE FROM fingerprints WHERE at < ?1 AND incident_id IS NULL",
+                [before],
+            )
+            .map_err(|e| self.err(e))
+    }
+
     pub fn commit(self) -> Result<()> {
         let path = self.state_path.to_path_buf();
         self.tx.commit().map_err(|source| StateError::Sqlite { path, source })
@@ -274,6 +286,34 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_outside_the_window_go_unless_they_joined_an_incident() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("s.db")).unwrap();
+        let fp = Fingerprint {
+            simhash: u64::MAX,
+            shingles: vec![1, 2],
+            anchors: vec![45_000],
+        };
+        let w = state.writer().unwrap();
+        w.put_fingerprint("s:old", "p", "a", &fp, 10, None).unwrap();
+        w.put_fingerprint("s:member", "p", "a", &fp, 10, Some("inc-1")).unwrap();
+        w.put_fingerprint("s:new", "p", "a", &fp, 100, None).unwrap();
+        assert_eq!(w.prune_fingerprints(50).unwrap(), 1);
+        assert!(!w.seen("s:old").unwrap() && w.seen("s:member").unwrap() && w.seen("s:new").unwrap());
+        assert_eq!(w.incident_of("s:member").unwrap().as_deref(), Some("inc-1"));
+        w.commit().unwrap();
+        let stored = state.fingerprints_since(0).unwrap();
+        assert_eq!(stored.len(), 2);
+        assert_eq!(stored[0].fingerprint, fp, "a member keeps its shingles and figures");
+        assert!(
+            stored[1].fingerprint.shingles.is_empty(),
+            "others keep the SimHash only"
+        );
+        assert_eq!(stored[1].fingerprint.simhash, u64::MAX);
+        assert_eq!(state.latest_fingerprint().unwrap(), Some(100));
+    }
 
     #[test]
     fn cursor_commits_with_the_transaction_only() {
