@@ -76,6 +76,8 @@ fn post(text: &str) -> Post {
         hops: Vec::new(),
         norm: String::new(),
         words: Vec::new(),
+        digest: String::new(),
+        captured_at: chrono::Utc::now(),
     }
 }
 

@@ -186,8 +186,21 @@ pub struct PostSummary {
     pub channel: String,
     pub excerpt: String,
     pub created_at: DateTime<Utc>,
+    /// SHA-256 (hex) of the text as earshot captured it: evidence that the
+    /// excerpt is what was posted, should the post be edited or deleted.
+    #[serde(default)]
+    pub sha256: String,
+    /// When earshot read it.
+    #[serde(default = "epoch")]
+    pub captured_at: DateTime<Utc>,
 }
 
+fn epoch() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH
+}
+
+/// A CRM ticket: one version of an incident. Its JSON form is schema v1,
+/// `schemas/ticket-v1.schema.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     pub schema_version: u32,
@@ -217,6 +230,10 @@ pub struct Ticket {
     pub hops: Vec<ChainHop>,
     pub posts: Vec<PostSummary>,
     pub reasons: Vec<Reason>,
+    /// The team it is routed to.
+    pub team: String,
+    /// When an answer is due.
+    pub due_at: DateTime<Utc>,
 }
 
 impl Ticket {
@@ -226,7 +243,12 @@ impl Ticket {
             ticket_id: incident.id.clone(),
             incident_id: incident.id.clone(),
             version: incident.version,
-            status: if incident.version == 1 { "open" } else { "updated" }.to_owned(),
+            status: match incident.status {
+                IncidentStatus::Resolved => "resolved",
+                _ if incident.version == 1 => "open",
+                _ => "updated",
+            }
+            .to_owned(),
             priority: incident.severity.priority().to_owned(),
             severity: incident.severity,
             risk: incident.risk,
@@ -249,6 +271,8 @@ impl Ticket {
                 incident.posts.clone()
             },
             reasons: incident.reasons.clone(),
+            team: String::new(),
+            due_at: incident.last_seen,
         }
     }
 }

@@ -52,6 +52,16 @@ pub struct Post {
     /// The words of `norm`, also filled by the normalize stage.
     #[serde(skip)]
     pub words: Vec<crate::text::Word>,
+    /// SHA-256 (hex) of the subject and text as received, and when: set by
+    /// the normalize stage before it changes anything.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub digest: String,
+    #[serde(default = "now")]
+    pub captured_at: DateTime<Utc>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -156,6 +156,8 @@ fn post(id: String, input: Input<'_>) -> Post {
         hops: Vec::new(),
         norm: String::new(),
         words: Vec::new(),
+        digest: String::new(),
+        captured_at: chrono::Utc::now(),
     }
 }
 

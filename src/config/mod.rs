@@ -34,7 +34,7 @@ pub struct Config {
     pub scoring: ScoringConfig,
     pub incidents: IncidentsConfig,
     pub spam: SpamConfig,
-    pub tickets: PolicyConfig,
+    pub tickets: TicketsConfig,
     pub alerts: PolicyConfig,
 }
 
@@ -349,6 +349,70 @@ impl Default for SpamConfig {
     }
 }
 
+/// What gets a CRM ticket, which team it goes to, and by when it needs an
+/// answer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TicketsConfig {
+    pub min_severity: Severity,
+    /// The team of a ticket no route claims.
+    pub team: String,
+    /// The first route whose categories the incident has names its team.
+    pub routes: Vec<RouteConfig>,
+    /// Hours to answer, by severity, from the post that brought the incident
+    /// to it.
+    pub due_hours: DueHours,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub team: String,
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DueHours {
+    pub critical: u32,
+    pub high: u32,
+    pub medium: u32,
+    pub low: u32,
+}
+
+impl Default for DueHours {
+    fn default() -> Self {
+        DueHours {
+            critical: 4,
+            high: 24,
+            medium: 72,
+            low: 168,
+        }
+    }
+}
+
+impl DueHours {
+    pub fn for_severity(&self, s: Severity) -> u32 {
+        match s {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low | Severity::None => self.low,
+        }
+    }
+}
+
+impl Default for TicketsConfig {
+    fn default() -> Self {
+        TicketsConfig {
+            min_severity: Severity::Medium,
+            team: "patient-relations".into(),
+            routes: Vec::new(),
+            due_hours: DueHours::default(),
+        }
+    }
+}
+
 impl PolicyConfig {
     fn at(min_severity: Severity) -> Self {
         PolicyConfig { min_severity }
@@ -464,7 +528,7 @@ impl<'a> Parser<'a> {
             scoring: ScoringConfig::default(),
             incidents: IncidentsConfig::default(),
             spam: SpamConfig::default(),
-            tickets: PolicyConfig::at(Severity::Medium),
+            tickets: TicketsConfig::default(),
             alerts: PolicyConfig::at(Severity::High),
         };
         let root = match DeTable::parse(self.src.text) {

@@ -105,6 +105,8 @@ mod tests {
             categories: vec!["misdiagnosis".into(), "legal_threat".into()],
             summary: "s".into(),
             post: PostSummary {
+                sha256: String::new(),
+                captured_at: chrono::DateTime::UNIX_EPOCH,
                 id: "m:1".into(),
                 url: Some("https://example.org/1".into()),
                 author: "@nadia".into(),

@@ -213,6 +213,8 @@ fn to_post(source: &str, default_channel: &str, mut l: Line) -> Result<Post, Str
         hops: Vec::new(),
         norm: String::new(),
         words: Vec::new(),
+        digest: String::new(),
+        captured_at: chrono::Utc::now(),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Alert policy: which incident versions become tickets and alerts.
 
-use crate::config::Config;
+use crate::config::{Config, TicketsConfig};
 use crate::model::{Alert, Incident, Severity, Ticket};
 
 #[derive(Debug, Clone)]
@@ -8,6 +8,7 @@ pub struct AlertPolicy {
     pub incident: Severity,
     pub ticket: Severity,
     pub alert: Severity,
+    pub tickets: TicketsConfig,
 }
 
 /// What one incident change sends out.
@@ -23,7 +24,24 @@ impl AlertPolicy {
             incident: config.incidents.min_severity.max(Severity::Low),
             ticket: config.tickets.min_severity,
             alert: config.alerts.min_severity,
+            tickets: config.tickets.clone(),
         }
+    }
+
+    /// The ticket of an incident's current version: routed to a team, with
+    /// its answer due by the severity's deadline from the incident's latest
+    /// post.
+    pub fn ticket(&self, incident: &Incident) -> Ticket {
+        let mut t = Ticket::from_incident(incident);
+        t.team = self
+            .tickets
+            .routes
+            .iter()
+            .find(|r| r.categories.iter().any(|c| incident.categories.contains(c)))
+            .map_or_else(|| self.tickets.team.clone(), |r| r.team.clone());
+        t.due_at = incident.last_seen
+            + chrono::Duration::hours(i64::from(self.tickets.due_hours.for_severity(incident.severity)));
+        t
     }
 
     /// Whether a post this severe opens an incident at all.
@@ -42,7 +60,7 @@ impl AlertPolicy {
         }
         incident.version += 1;
         Emitted {
-            ticket: Some(Ticket::from_incident(incident)),
+            ticket: Some(self.ticket(incident)),
             alert: (now >= self.alert).then(|| Alert::from_incident(incident)),
         }
     }
@@ -59,7 +77,27 @@ mod tests {
             incident: Severity::Low,
             ticket: Severity::Medium,
             alert: Severity::High,
+            tickets: crate::config::TicketsConfig {
+                routes: vec![crate::config::RouteConfig {
+                    team: "medical-quality".into(),
+                    categories: vec!["misdiagnosis".into()],
+                }],
+                ..Default::default()
+            },
         }
+    }
+
+    #[test]
+    fn tickets_are_routed_and_due() {
+        let mut inc = incident_at(Severity::Critical);
+        let t = policy().ticket(&inc);
+        assert_eq!(t.team, "patient-relations");
+        assert_eq!((t.due_at - inc.last_seen).num_hours(), 4);
+        inc.categories = vec!["complaint".into(), "misdiagnosis".into()];
+        inc.severity = Severity::Medium;
+        let t = policy().ticket(&inc);
+        assert_eq!(t.team, "medical-quality");
+        assert_eq!((t.due_at - inc.last_seen).num_hours(), 72);
     }
 
     fn incident_at(severity: Severity) -> Incident {

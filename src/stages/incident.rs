@@ -55,6 +55,8 @@ pub fn summarize(post: &Post) -> PostSummary {
         channel: post.channel.clone(),
         excerpt: excerpt.split_whitespace().collect::<Vec<_>>().join(" "),
         created_at: post.created_at,
+        sha256: post.digest.clone(),
+        captured_at: post.captured_at,
     }
 }
 

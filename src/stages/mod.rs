@@ -63,6 +63,19 @@ pub struct Scored {
     pub fingerprint: crate::dedup::Fingerprint,
 }
 
+/// SHA-256 (hex) of a post's subject and text as received: what a ticket
+/// shows as evidence of what was posted.
+pub fn digest(post: &Post) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    if let Some(s) = &post.subject {
+        h.update(s.as_bytes());
+        h.update(b"\n");
+    }
+    h.update(post.text.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The stateless stages in order.
 pub struct Stages {
     filters: Vec<Box<dyn Filter>>,
@@ -80,6 +93,7 @@ impl Stages {
     }
 
     pub fn process(&self, mut post: Post, metrics: &Metrics) -> Outcome {
+        post.digest = digest(&post);
         for filter in &self.filters {
             let start = Instant::now();
             let verdict = filter.apply(&mut post);
@@ -135,6 +149,8 @@ pub(crate) mod testing {
             hops: Vec::new(),
             norm: String::new(),
             words: Vec::new(),
+            digest: String::new(),
+            captured_at: chrono::Utc::now(),
         }
     }
 
