@@ -5,14 +5,17 @@
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-# Dependencies first, so that source edits reuse the cached layer.
+# Dependencies first, so that source edits reuse the cached layer. The bench
+# sources come along: Cargo.toml declares them, and cargo wants them present.
 COPY Cargo.toml Cargo.lock ./
+COPY benches benches
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
     && cargo build --release --locked \
     && rm -rf src
 COPY src src
 COPY config config
 COPY rules rules
+COPY schemas schemas
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
 FROM debian:bookworm-slim AS runtime
