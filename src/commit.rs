@@ -15,7 +15,7 @@
 use crate::config::{Config, Records, RiskConfig, SinkConfig, SinkKind};
 use crate::dedup::{Index, Link};
 use crate::metrics::Metrics;
-use crate::model::Incident;
+use crate::model::{Incident, IncidentStatus};
 use crate::post::Ack;
 use crate::stages::alert::AlertPolicy;
 use crate::stages::{Outcome, Scored, incident};
@@ -55,6 +55,56 @@ fn records(sink: &SinkConfig) -> Records {
     }
 }
 
+/// The names of the configured sinks that take `kind` records.
+pub fn sinks_for(config: &Config, kind: Records) -> Vec<String> {
+    config
+        .sinks
+        .iter()
+        .filter(|s| records(s) == kind)
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// Stores an incident and the ticket and alert its change earns, in the
+/// open transaction; returns whether a ticket version was new.
+pub fn store(
+    w: &Writer<'_>,
+    incident: &Incident,
+    emitted: crate::stages::alert::Emitted,
+    ticket_sinks: &[String],
+    alert_sinks: &[String],
+) -> state::Result<(bool, bool)> {
+    w.put_incident(incident)?;
+    let key = format!("{}#{}", incident.id, incident.version);
+    let mut ticketed = false;
+    if let Some(ticket) = emitted.ticket {
+        let body = serde_json::to_string(&ticket).expect("tickets serialize");
+        if w.insert_ticket(&ticket, &body)? {
+            ticketed = true;
+            for sink in ticket_sinks {
+                w.enqueue(sink, Records::Tickets.as_str(), &key, &body)?;
+            }
+            w.audit(
+                incident,
+                "ticketed",
+                "earshot",
+                Some(&format!(
+                    "version {} ({}, {})",
+                    ticket.version, ticket.severity, ticket.status
+                )),
+            )?;
+        }
+    }
+    let alerted = emitted.alert.is_some();
+    if let Some(alert) = emitted.alert {
+        let body = serde_json::to_string(&alert).expect("alerts serialize");
+        for sink in alert_sinks {
+            w.enqueue(sink, Records::Alerts.as_str(), &key, &body)?;
+        }
+    }
+    Ok((ticketed, alerted))
+}
+
 /// The near-duplicate index as the state file left it.
 fn rebuild(state: &State, window: i64) -> state::Result<Index> {
     let mut index = Index::new(window);
@@ -72,14 +122,6 @@ fn rebuild(state: &State, window: i64) -> state::Result<Index> {
 
 impl Committer {
     pub fn new(state: State, config: &Config, metrics: Metrics) -> state::Result<Self> {
-        let named = |r: Records| {
-            config
-                .sinks
-                .iter()
-                .filter(|s| records(s) == r)
-                .map(|s| s.name.clone())
-                .collect()
-        };
         let window = (config.incidents.window_hours * 3600) as i64;
         let index = rebuild(&state, window)?;
         Ok(Committer {
@@ -92,8 +134,8 @@ impl Committer {
                 usize::MAX
             },
             index,
-            ticket_sinks: named(Records::Tickets),
-            alert_sinks: named(Records::Alerts),
+            ticket_sinks: sinks_for(config, Records::Tickets),
+            alert_sinks: sinks_for(config, Records::Alerts),
             metrics,
         })
     }
@@ -189,8 +231,18 @@ impl Step<'_> {
             Some((id, link)) => match w.incident(&id)? {
                 Some(mut incident) => {
                     let before = incident.severity;
-                    incident::absorb(&mut incident, post, score, link.describe(), self.risk);
-                    self.emit(w, &mut incident, Some(before))?;
+                    let why = link.describe();
+                    incident::absorb(&mut incident, post, score, why.clone(), self.risk);
+                    w.audit(&incident, "joined", "earshot", Some(&format!("{} ({why})", post.id)))?;
+                    if incident.status == IncidentStatus::Resolved {
+                        // A resolved complaint that spreads again is news:
+                        // reopened, and ticketed and alerted as if new.
+                        incident.status = IncidentStatus::Open;
+                        w.audit(&incident, "reopened", "earshot", Some(&post.id))?;
+                        self.emit(w, &mut incident, None)?;
+                    } else {
+                        self.emit(w, &mut incident, Some(before))?;
+                    }
                     Some(incident)
                 }
                 None => None,
@@ -202,6 +254,7 @@ impl Step<'_> {
             None if self.policy.opens(score.severity) => match incident::open(post, score, self.risk) {
                 Some(mut incident) => {
                     self.counts.incidents += 1;
+                    w.audit(&incident, "opened", "earshot", Some(&post.id))?;
                     self.emit(w, &mut incident, None)?;
                     Some(incident)
                 }
@@ -225,24 +278,9 @@ impl Step<'_> {
         before: Option<crate::model::Severity>,
     ) -> state::Result<()> {
         let emitted = self.policy.emit(incident, before);
-        w.put_incident(incident)?;
-        let key = format!("{}#{}", incident.id, incident.version);
-        if let Some(ticket) = emitted.ticket {
-            let body = serde_json::to_string(&ticket).expect("tickets serialize");
-            if w.insert_ticket(&ticket, &body)? {
-                self.counts.tickets += 1;
-                for sink in self.ticket_sinks {
-                    w.enqueue(sink, Records::Tickets.as_str(), &key, &body)?;
-                }
-            }
-        }
-        if let Some(alert) = emitted.alert {
-            let body = serde_json::to_string(&alert).expect("alerts serialize");
-            self.counts.alerts += 1;
-            for sink in self.alert_sinks {
-                w.enqueue(sink, Records::Alerts.as_str(), &key, &body)?;
-            }
-        }
+        let (ticketed, alerted) = store(w, incident, emitted, self.ticket_sinks, self.alert_sinks)?;
+        self.counts.tickets += u64::from(ticketed);
+        self.counts.alerts += u64::from(alerted);
         Ok(())
     }
 }

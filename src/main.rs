@@ -1,5 +1,7 @@
 use clap::Parser;
-use earshot::cli::{self, Cli, Command, ConfigCommand, LexiconCommand, LogFormat, RulesCommand, TicketsCommand};
+use earshot::cli::{
+    self, Act, Cli, Command, ConfigCommand, IncidentsCommand, LexiconCommand, LogFormat, RulesCommand, TicketsCommand,
+};
 use std::process::ExitCode;
 
 #[global_allocator]
@@ -28,6 +30,27 @@ fn main() -> ExitCode {
         Command::Tickets(TicketsCommand::List { config, json, limit }) => {
             cli::tickets_list(config, json, limit).map(|out| print!("{out}"))
         }
+        Command::Incidents(IncidentsCommand::List {
+            config,
+            status,
+            json,
+            limit,
+        }) => cli::incidents_list(config, status, json, limit).map(|out| print!("{out}")),
+        Command::Incidents(IncidentsCommand::Show { config, id, json }) => {
+            cli::incidents_show(config, id, json).map(|out| print!("{out}"))
+        }
+        Command::Incidents(IncidentsCommand::Ack {
+            config,
+            id,
+            by,
+            comment,
+        }) => cli::incidents_act(config, id, Act::Acknowledge, by, comment).map(|out| print!("{out}")),
+        Command::Incidents(IncidentsCommand::Resolve {
+            config,
+            id,
+            by,
+            comment,
+        }) => cli::incidents_act(config, id, Act::Resolve, by, comment).map(|out| print!("{out}")),
         Command::Score { config, explain, text } => cli::score(config, explain, text),
         Command::Rules(RulesCommand::Check { dir }) => cli::rules_check(dir).map(|out| print!("{out}")),
         Command::Rules(RulesCommand::Test { dir }) => cli::rules_test(dir).map(|out| print!("{out}")),

@@ -76,6 +76,7 @@ pub fn spawn(config: &SinkConfig, delivery: Delivery) -> JoinHandle<Result<(), S
 }
 
 const BATCH: usize = 256;
+const OUTSIDE_ROWS_POLL: Duration = Duration::from_secs(2);
 
 /// A local SQLite call from async code: quick, but it may wait on the
 /// committer's lock, so it leaves the runtime's other tasks running.
@@ -106,6 +107,9 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
                 _ = d.committed.changed() => {}
                 _ = d.finished.cancelled() => {}
                 _ = d.abort.cancelled() => return Ok(()),
+                // Rows another process queued (`earshot incidents resolve`
+                // while this one runs) are found within this time.
+                _ = tokio::time::sleep(OUTSIDE_ROWS_POLL) => {}
             }
             continue;
         }

@@ -8,7 +8,7 @@ mod outbox;
 mod store;
 
 pub use outbox::OutboxRow;
-pub use store::{StoredFingerprint, Writer};
+pub use store::{AuditEntry, StoredFingerprint, Writer, status_str};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_fingerprints.sql"),
+    include_str!("migrations/0003_audit.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

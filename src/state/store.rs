@@ -3,8 +3,29 @@
 
 use super::{Result, State, StateError, now};
 use crate::dedup::Fingerprint;
-use crate::model::{Incident, Ticket};
+use crate::model::{Incident, IncidentStatus, Ticket};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+/// One line of an incident's audit trail.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub action: String,
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub version: u32,
+    pub severity: String,
+    pub status: String,
+}
+
+pub fn status_str(s: IncidentStatus) -> &'static str {
+    match s {
+        IncidentStatus::Open => "open",
+        IncidentStatus::Acknowledged => "acknowledged",
+        IncidentStatus::Resolved => "resolved",
+    }
+}
 
 /// A fingerprint as stored.
 #[derive(Debug, Clone)]
@@ -105,6 +126,50 @@ impl State {
             .collect()
     }
 
+    /// Incidents, latest activity first, with the given status (any when `None`).
+    pub fn incidents_by_status(&self, status: Option<IncidentStatus>, limit: usize) -> Result<Vec<Incident>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, body FROM incidents WHERE ?1 IS NULL OR status = ?1
+                 ORDER BY last_seen DESC, id LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![status.map(status_str), limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(id, body)| serde_json::from_str(&body).map_err(|e| self.corrupt(format!("incident {id}"), e)))
+            .collect()
+    }
+
+    /// An incident's audit trail, oldest first.
+    pub fn audit_trail(&self, incident: &str) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT at, action, by, comment, version, severity, status FROM audit
+                 WHERE incident_id = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([incident], |r| {
+            Ok(AuditEntry {
+                at: r.get(0)?,
+                action: r.get(1)?,
+                by: r.get(2)?,
+                comment: r.get(3)?,
+                version: r.get(4)?,
+                severity: r.get(5)?,
+                status: r.get(6)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
     /// Ticket versions, oldest first.
     pub fn tickets(&self, limit: usize) -> Result<Vec<Ticket>> {
         let mut stmt = self
@@ -170,7 +235,7 @@ impl Writer<'_> {
                     incident.id,
                     incident.provider,
                     incident.version,
-                    serde_json::to_value(incident.status).unwrap().as_str(),
+                    status_str(incident.status),
                     incident.severity.as_str(),
                     incident.risk,
                     incident.first_seen.to_rfc3339(),
@@ -210,6 +275,27 @@ impl Writer<'_> {
             .execute(
                 "INSERT OR IGNORE INTO outbox (sink, kind, key, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![sink, kind, key, payload, now()],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a change to `incident` (in its new state) in its audit trail.
+    pub fn audit(&self, incident: &Incident, action: &str, by: &str, comment: Option<&str>) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO audit (incident_id, at, action, by, comment, version, severity, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    incident.id,
+                    now(),
+                    action,
+                    by,
+                    comment,
+                    incident.version,
+                    incident.severity.as_str(),
+                    status_str(incident.status)
+                ],
             )
             .map(drop)
             .map_err(|e| self.err(e))
