@@ -156,28 +156,24 @@ pub enum IncidentsCommand {
         json: bool,
     },
     /// Acknowledge an incident: someone is on it.
-    Ack {
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        id: String,
-        /// Who acknowledges it (recorded in the audit trail).
-        #[arg(long)]
-        by: String,
-        #[arg(long)]
-        comment: Option<String>,
-    },
+    Ack(ActArgs),
     /// Resolve an incident: emits a ticket version with status `resolved`.
     /// New posts of the same complaint reopen it.
-    Resolve {
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        id: String,
-        /// Who resolves it (recorded in the audit trail).
-        #[arg(long)]
-        by: String,
-        #[arg(long)]
-        comment: Option<String>,
-    },
+    Resolve(ActArgs),
+}
+
+/// Who does what to which incident.
+#[derive(Debug, clap::Args)]
+pub struct ActArgs {
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The incident id (inc-…).
+    pub id: String,
+    /// Who acts (recorded in the audit trail).
+    #[arg(long)]
+    pub by: String,
+    #[arg(long)]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -507,14 +503,14 @@ pub enum Act {
     Resolve,
 }
 
-pub fn incidents_act(
-    config: Option<PathBuf>,
-    id: String,
-    act: Act,
-    by: String,
-    comment: Option<String>,
-) -> Result<String, CliError> {
+pub fn incidents_act(args: ActArgs, act: Act) -> Result<String, CliError> {
     use crate::model::IncidentStatus as S;
+    let ActArgs {
+        config,
+        id,
+        by,
+        comment,
+    } = args;
     if by.trim().is_empty() {
         return Err(CliError::Usage("--by must name who acts".into()));
     }

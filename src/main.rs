@@ -39,18 +39,12 @@ fn main() -> ExitCode {
         Command::Incidents(IncidentsCommand::Show { config, id, json }) => {
             cli::incidents_show(config, id, json).map(|out| print!("{out}"))
         }
-        Command::Incidents(IncidentsCommand::Ack {
-            config,
-            id,
-            by,
-            comment,
-        }) => cli::incidents_act(config, id, Act::Acknowledge, by, comment).map(|out| print!("{out}")),
-        Command::Incidents(IncidentsCommand::Resolve {
-            config,
-            id,
-            by,
-            comment,
-        }) => cli::incidents_act(config, id, Act::Resolve, by, comment).map(|out| print!("{out}")),
+        Command::Incidents(IncidentsCommand::Ack(args)) => {
+            cli::incidents_act(args, Act::Acknowledge).map(|out| print!("{out}"))
+        }
+        Command::Incidents(IncidentsCommand::Resolve(args)) => {
+            cli::incidents_act(args, Act::Resolve).map(|out| print!("{out}"))
+        }
         Command::Score { config, explain, text } => cli::score(config, explain, text),
         Command::Rules(RulesCommand::Check { dir }) => cli::rules_check(dir).map(|out| print!("{out}")),
         Command::Rules(RulesCommand::Test { dir }) => cli::rules_test(dir).map(|out| print!("{out}")),
