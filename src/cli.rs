@@ -63,6 +63,9 @@ pub enum Command {
     /// The incidents in the state file: list, show, acknowledge, resolve.
     #[command(subcommand)]
     Incidents(IncidentsCommand),
+    /// What sinks refused for good (dead letters), and sending it again.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Score posts: JSON lines on stdin → one JSON line each on stdout; or
     /// score the TEXT arguments (with --explain: a readable breakdown).
     Score {
@@ -174,6 +177,28 @@ pub struct ActArgs {
     pub by: String,
     #[arg(long)]
     pub comment: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Rows a sink refused for good (a CRM's 4xx), with its answer.
+    Dead {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Puts refused rows back in their sink's queue (all, or those of
+    /// --sink, or the KEYs given); `earshot run` sends them again.
+    Retry {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        sink: Option<String>,
+        /// Outbox keys (`inc-…#version`), as `outbox dead` lists them.
+        keys: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -494,6 +519,42 @@ pub fn incidents_show(config: Option<PathBuf>, id: String, json: bool) -> Result
         );
     }
     Ok(o)
+}
+
+pub fn outbox_dead(config: Option<PathBuf>, json: bool) -> Result<String, CliError> {
+    let config = Config::load(config.as_deref())?;
+    let dead = state_of(&config)?.dead()?;
+    if json {
+        return Ok(dead
+            .iter()
+            .map(|d| serde_json::to_string(d).expect("rows serialize") + "\n")
+            .collect());
+    }
+    let mut rows = vec![[
+        "SINK".to_owned(),
+        "KEY".into(),
+        "KIND".into(),
+        "REFUSED AT".into(),
+        "ATTEMPTS".into(),
+        "ANSWER".into(),
+    ]];
+    for d in &dead {
+        rows.push([
+            d.sink.clone(),
+            d.key.clone(),
+            d.kind.clone(),
+            d.dead_at.clone(),
+            d.attempts.to_string(),
+            d.response.clone().unwrap_or_default().chars().take(120).collect(),
+        ]);
+    }
+    Ok(table(&rows) + &format!("{} dead letter(s)\n", dead.len()))
+}
+
+pub fn outbox_retry(config: Option<PathBuf>, sink: Option<String>, keys: Vec<String>) -> Result<String, CliError> {
+    let config = Config::load(config.as_deref())?;
+    let n = state_of(&config)?.retry_dead(sink.as_deref(), &keys)?;
+    Ok(format!("{n} row(s) back in the queue; `earshot run` delivers them\n"))
 }
 
 /// What a person does to an incident.

@@ -52,6 +52,7 @@ fn records(sink: &SinkConfig) -> Records {
         SinkKind::Console(c) => c.records,
         SinkKind::Jsonl(c) => c.records,
         SinkKind::Sqlite(_) => Records::Tickets,
+        SinkKind::Http(c) => c.records,
     }
 }
 

@@ -1,6 +1,7 @@
 use clap::Parser;
 use earshot::cli::{
-    self, Act, Cli, Command, ConfigCommand, IncidentsCommand, LexiconCommand, LogFormat, RulesCommand, TicketsCommand,
+    self, Act, Cli, Command, ConfigCommand, IncidentsCommand, LexiconCommand, LogFormat, OutboxCommand, RulesCommand,
+    TicketsCommand,
 };
 use std::process::ExitCode;
 
@@ -44,6 +45,12 @@ fn main() -> ExitCode {
         }
         Command::Incidents(IncidentsCommand::Resolve(args)) => {
             cli::incidents_act(args, Act::Resolve).map(|out| print!("{out}"))
+        }
+        Command::Outbox(OutboxCommand::Dead { config, json }) => {
+            cli::outbox_dead(config, json).map(|out| print!("{out}"))
+        }
+        Command::Outbox(OutboxCommand::Retry { config, sink, keys }) => {
+            cli::outbox_retry(config, sink, keys).map(|out| print!("{out}"))
         }
         Command::Score { config, explain, text } => cli::score(config, explain, text),
         Command::Rules(RulesCommand::Check { dir }) => cli::rules_check(dir).map(|out| print!("{out}")),

@@ -26,6 +26,7 @@ pub struct Metrics {
     stage_seconds: HistogramVec,
     pub delivered: IntCounterVec,
     pub delivery_failures: IntCounterVec,
+    pub dead_letters: IntCounterVec,
     pub outbox_pending: IntGaugeVec,
     pub rule_reloads: IntCounterVec,
     /// Each sink's last delivery outcome, for `/healthz`.
@@ -88,6 +89,12 @@ impl Metrics {
             alerts: counter(&r, "earshot_alerts_total", "Alerts emitted"),
             delivered: counter_vec(&r, "earshot_sink_delivered_total", "Outbox rows delivered", &["sink"]),
             delivery_failures: counter_vec(&r, "earshot_sink_failures_total", "Failed delivery attempts", &["sink"]),
+            dead_letters: counter_vec(
+                &r,
+                "earshot_sink_dead_letters_total",
+                "Rows a sink refused for good, moved to the dead letters",
+                &["sink"],
+            ),
             rule_reloads: counter_vec(
                 &r,
                 "earshot_rule_reloads_total",

@@ -9,13 +9,7 @@ use common::*;
 use serde_json::Value;
 
 fn incidents(w: &Workdir, args: &[&str]) -> std::process::Output {
-    earshot()
-        .arg("incidents")
-        .args(args)
-        .arg("--config")
-        .arg(w.config())
-        .output()
-        .unwrap()
+    w.command(&[&["incidents"], args].concat())
 }
 
 fn show(w: &Workdir, id: &str) -> Value {

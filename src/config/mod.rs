@@ -97,6 +97,43 @@ pub enum SinkKind {
     Console(ConsoleConfig),
     Jsonl(JsonlConfig),
     Sqlite(SqliteSinkConfig),
+    Http(HttpSinkConfig),
+}
+
+/// A CRM's or a chat's HTTP endpoint.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSinkConfig {
+    /// Where to POST (a FHIR server's base URL: `Task` is appended).
+    pub url: String,
+    /// `generic` (the record as JSON, with an Idempotency-Key), `zendesk`
+    /// (a Zendesk ticket with `external_id`), `fhir` (an HL7 FHIR R4 Task,
+    /// conditional create), `slack` (an incoming-webhook message, alerts).
+    #[serde(default)]
+    pub format: HttpFormat,
+    #[serde(default = "tickets")]
+    pub records: Records,
+    /// The environment variable that holds a bearer token (never the token
+    /// itself in a config file).
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Seconds a request may take.
+    #[serde(default = "default_http_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_http_timeout() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpFormat {
+    #[default]
+    Generic,
+    Zendesk,
+    Fhir,
+    Slack,
 }
 
 /// What a sink receives from the outbox.
@@ -486,7 +523,7 @@ const SECTIONS: &[&str] = &[
     "alerts",
 ];
 const SOURCE_TYPES: &[&str] = &["replay"];
-const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite"];
+const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -570,6 +607,7 @@ impl<'a> Parser<'a> {
                                 "console" => self.section(kind.1).map(SinkKind::Console),
                                 "jsonl" => self.section(kind.1).map(SinkKind::Jsonl),
                                 "sqlite" => self.section(kind.1).map(SinkKind::Sqlite),
+                                "http" => self.section(kind.1).map(SinkKind::Http),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

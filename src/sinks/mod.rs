@@ -9,6 +9,7 @@
 //! module here implementing `Sink`, and one arm in `spawn`.
 
 pub mod console;
+pub mod http;
 pub mod jsonl;
 pub mod sqlite;
 
@@ -32,6 +33,23 @@ pub enum SinkError {
     BadRow { key: String, message: String },
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// Worth trying again, after `retry_after` when the far side said so.
+    #[error("{message}")]
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The far side refused row `rows[delivered]` for good (a 4xx); the rows
+    /// before it were delivered. That row goes to the dead letters.
+    #[error("refused {key}: {response}")]
+    Refused {
+        delivered: usize,
+        key: String,
+        response: String,
+    },
+    /// The first `delivered` rows went through, then `cause`.
+    #[error("{cause} (after {delivered} delivered)")]
+    Partial { delivered: usize, cause: Box<SinkError> },
 }
 
 impl SinkError {
@@ -72,6 +90,7 @@ pub fn spawn(config: &SinkConfig, delivery: Delivery) -> JoinHandle<Result<(), S
         SinkKind::Console(_) => tokio::spawn(drain(name, console::Console::stdout(), delivery)),
         SinkKind::Jsonl(c) => tokio::spawn(drain(name, jsonl::Jsonl::new(c.path.clone()), delivery)),
         SinkKind::Sqlite(c) => tokio::spawn(drain(name, sqlite::SqliteSink::new(c.path.clone()), delivery)),
+        SinkKind::Http(c) => tokio::spawn(drain(name, http::Http::new(c.clone()), delivery)),
     }
 }
 
@@ -117,14 +136,37 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
             r = sink.deliver(&rows) => r,
             _ = d.abort.cancelled() => return Ok(()),
         };
-        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let mut seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let outcome = match outcome {
+            Err(SinkError::Partial { delivered: n, cause }) => {
+                // Keep what went through; only the rest is retried.
+                blocking(|| state.mark_delivered(&name, &seqs[..n], None))?;
+                delivered.inc_by(n as u64);
+                seqs.drain(..n);
+                Err(*cause)
+            }
+            other => other,
+        };
         match outcome {
             Ok(position) => {
                 blocking(|| state.mark_delivered(&name, &seqs, position.as_deref()))?;
-                delivered.inc_by(rows.len() as u64);
+                delivered.inc_by(seqs.len() as u64);
                 pending.set(blocking(|| state.pending_count(&name))? as i64);
                 d.metrics.sink_health(&name, "ok");
                 backoff = Duration::from_millis(100);
+            }
+            Err(SinkError::Refused {
+                delivered: n,
+                key,
+                response,
+            }) => {
+                failures.inc();
+                tracing::warn!(sink = %name, key = %key, response = %response, "refused: moved to the dead letters (`earshot outbox dead`)");
+                blocking(|| state.mark_delivered(&name, &seqs[..n], None))?;
+                delivered.inc_by(n as u64);
+                blocking(|| state.mark_dead(seqs[n], &response))?;
+                pending.set(blocking(|| state.pending_count(&name))? as i64);
+                d.metrics.dead_letters.with_label_values(&[&name]).inc();
             }
             Err(e) if e.is_permanent() => {
                 failures.inc();
@@ -137,8 +179,15 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
                 tracing::warn!(sink = %name, error = %e, retry_in = ?backoff, "delivery failed");
                 d.metrics.sink_health(&name, format!("failing: {e}"));
                 blocking(|| state.record_failure(&seqs, &e.to_string()))?;
+                let wait = match &e {
+                    SinkError::Transient {
+                        retry_after: Some(after),
+                        ..
+                    } => jitter(backoff).max(*after),
+                    _ => jitter(backoff),
+                };
                 tokio::select! {
-                    _ = tokio::time::sleep(jitter(backoff)) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = d.abort.cancelled() => return Ok(()),
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(30));

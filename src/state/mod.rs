@@ -7,7 +7,7 @@
 mod outbox;
 mod store;
 
-pub use outbox::OutboxRow;
+pub use outbox::{DeadRow, OutboxRow};
 pub use store::{AuditEntry, StoredFingerprint, Writer, status_str};
 
 use rusqlite::Connection;
@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_fingerprints.sql"),
     include_str!("migrations/0003_audit.sql"),
+    include_str!("migrations/0004_dead_letters.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

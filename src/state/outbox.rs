@@ -4,6 +4,17 @@
 use super::{Result, State, now};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
+/// A row a sink refused for good.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeadRow {
+    pub sink: String,
+    pub key: String,
+    pub kind: String,
+    pub dead_at: String,
+    pub response: Option<String>,
+    pub attempts: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRow {
     pub seq: i64,
@@ -18,7 +29,7 @@ impl State {
             .conn
             .prepare_cached(
                 "SELECT seq, kind, key, payload FROM outbox
-                 WHERE sink = ?1 AND delivered_at IS NULL ORDER BY seq LIMIT ?2",
+                 WHERE sink = ?1 AND delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
         stmt.query_map(params![sink, limit as i64], |r| {
@@ -36,7 +47,7 @@ impl State {
     pub fn pending_count(&self, sink: &str) -> Result<u64> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM outbox WHERE sink = ?1 AND delivered_at IS NULL",
+                "SELECT count(*) FROM outbox WHERE sink = ?1 AND delivered_at IS NULL AND dead_at IS NULL",
                 [sink],
                 |r| r.get(0),
             )
@@ -87,6 +98,59 @@ impl State {
         Ok(())
     }
 
+    /// Takes a row out of the queue for good, with the sink's answer.
+    pub fn mark_dead(&self, seq: i64, response: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET dead_at = ?1, response = ?2, attempts = attempts + 1, last_error = ?2 WHERE seq = ?3",
+                params![now(), response, seq],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The rows sinks refused for good, oldest first.
+    pub fn dead(&self) -> Result<Vec<DeadRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT sink, key, kind, dead_at, response, attempts FROM outbox
+                 WHERE dead_at IS NOT NULL ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| {
+            Ok(DeadRow {
+                sink: r.get(0)?,
+                key: r.get(1)?,
+                kind: r.get(2)?,
+                dead_at: r.get(3)?,
+                response: r.get(4)?,
+                attempts: r.get(5)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    /// Puts refused rows back in their queues (of `sink`, with these keys;
+    /// all when not given); returns how many.
+    pub fn retry_dead(&self, sink: Option<&str>, keys: &[String]) -> Result<usize> {
+        let mut n = 0;
+        for row in self.dead()? {
+            if sink.is_some_and(|s| s != row.sink) || (!keys.is_empty() && !keys.contains(&row.key)) {
+                continue;
+            }
+            n += self
+                .conn
+                .execute(
+                    "UPDATE outbox SET dead_at = NULL WHERE sink = ?1 AND kind = ?2 AND key = ?3",
+                    params![row.sink, row.kind, row.key],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(n)
+    }
+
     pub fn sink_position(&self, sink: &str) -> Result<Option<String>> {
         self.conn
             .query_row("SELECT position FROM sink_state WHERE sink = ?1", [sink], |r| r.get(0))
@@ -114,6 +178,15 @@ mod tests {
             rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
             ["inc-1#1", "inc-2#1"]
         );
+        state.mark_dead(rows[1].seq, "422 Unprocessable Entity").unwrap();
+        assert_eq!(
+            state.pending("file", 10).unwrap().len(),
+            1,
+            "a dead row leaves the queue"
+        );
+        assert_eq!(state.dead().unwrap()[0].key, "inc-2#1");
+        assert_eq!(state.retry_dead(Some("file"), &[]).unwrap(), 1);
+        assert!(state.dead().unwrap().is_empty());
         state.record_failure(&[rows[0].seq], "disk full").unwrap();
         state.mark_delivered("file", &[rows[0].seq], Some("120")).unwrap();
         assert_eq!(state.pending_count("file").unwrap(), 1);

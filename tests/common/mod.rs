@@ -80,6 +80,11 @@ path = "{state}"
             .unwrap()
     }
 
+    /// `earshot ARGS… --config CONFIG`.
+    pub fn command(&self, args: &[&str]) -> Output {
+        earshot().args(args).arg("--config").arg(self.config()).output().unwrap()
+    }
+
     pub fn spawn(&self) -> Child {
         earshot()
             .arg("run")
