@@ -8,8 +8,8 @@
 //! # Layout
 //!
 //! - [`cli`]: the commands (`run`, `replay`, `score`, `rules check|test`,
-//!   `config check`, `tickets list`, `incidents list|show|ack|resolve`, `eval`,
-//!   `lexicon learn`) and exit codes.
+//!   `config check`, `tickets list`, `incidents list|show|ack|resolve`,
+//!   `outbox dead|retry`, `eval`, `lexicon learn`) and exit codes.
 //! - [`config`]: TOML → validated [`config::Config`]; every error at once, at file:line:col.
 //! - [`diag`]: located diagnostics shared by config and rule packs.
 //! - [`post`]: [`post::Post`], the one post type; [`post::Envelope`] and [`post::Ack`],
@@ -38,7 +38,8 @@
 //!   incidents, fingerprints, tickets, outbox, cursors.
 //! - [`state`]: the SQLite file, its migrations, cursors, incidents and their audit
 //!   trail, fingerprints, tickets, outbox.
-//! - [`sinks`]: one delivery worker per sink drains the outbox: console, JSON lines, SQLite export.
+//! - [`sinks`]: one delivery worker per sink drains the outbox (retries, dead letters):
+//!   console, JSON lines, SQLite export, HTTP (generic, Zendesk, FHIR Task, Slack).
 //! - [`topology`]: wires it all with bounded channels; graceful shutdown.
 //! - [`metrics`]: Prometheus counters and histograms, `/metrics` and `/healthz`.
 

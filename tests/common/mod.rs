@@ -82,7 +82,12 @@ path = "{state}"
 
     /// `earshot ARGS… --config CONFIG`.
     pub fn command(&self, args: &[&str]) -> Output {
-        earshot().args(args).arg("--config").arg(self.config()).output().unwrap()
+        earshot()
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .output()
+            .unwrap()
     }
 
     pub fn spawn(&self) -> Child {
