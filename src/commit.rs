@@ -53,6 +53,7 @@ fn records(sink: &SinkConfig) -> Records {
         SinkKind::Jsonl(c) => c.records,
         SinkKind::Sqlite(_) => Records::Tickets,
         SinkKind::Http(c) => c.records,
+        SinkKind::Kafka(c) => c.records,
     }
 }
 

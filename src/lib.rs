@@ -39,7 +39,7 @@
 //! - [`state`]: the SQLite file, its migrations, cursors, incidents and their audit
 //!   trail, fingerprints, tickets, outbox.
 //! - [`sinks`]: one delivery worker per sink drains the outbox (retries, dead letters):
-//!   console, JSON lines, SQLite export, HTTP (generic, Zendesk, FHIR Task, Slack).
+//!   console, JSON lines, SQLite export, HTTP (generic, Zendesk, FHIR Task, Slack), Kafka.
 //! - [`topology`]: wires it all with bounded channels; graceful shutdown.
 //! - [`metrics`]: Prometheus counters and histograms, `/metrics` and `/healthz`.
 

@@ -98,6 +98,39 @@ pub enum SinkKind {
     Jsonl(JsonlConfig),
     Sqlite(SqliteSinkConfig),
     Http(HttpSinkConfig),
+    Kafka(KafkaSinkConfig),
+}
+
+/// A Kafka topic (any Kafka-protocol broker: Apache Kafka, Redpanda, tansu).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSinkConfig {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    #[serde(default = "default_ticket_topic")]
+    pub topic: String,
+    #[serde(default = "tickets")]
+    pub records: Records,
+    /// Passed to librdkafka as they are (TLS, SASL, tuning), e.g.
+    /// `{ "security.protocol" = "sasl_ssl", "sasl.mechanism" = "PLAIN" }`.
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+    /// The environment variable holding `sasl.password` (never the password
+    /// itself in a config file).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Seconds a record may wait for the broker's acknowledgement
+    /// (`message.timeout.ms`) before the batch is retried.
+    #[serde(default = "default_kafka_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_ticket_topic() -> String {
+    "crm.tickets".into()
+}
+
+fn default_kafka_timeout() -> u64 {
+    30
 }
 
 /// A CRM's or a chat's HTTP endpoint.
@@ -523,7 +556,7 @@ const SECTIONS: &[&str] = &[
     "alerts",
 ];
 const SOURCE_TYPES: &[&str] = &["replay"];
-const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http"];
+const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -608,6 +641,7 @@ impl<'a> Parser<'a> {
                                 "jsonl" => self.section(kind.1).map(SinkKind::Jsonl),
                                 "sqlite" => self.section(kind.1).map(SinkKind::Sqlite),
                                 "http" => self.section(kind.1).map(SinkKind::Http),
+                                "kafka" => self.section(kind.1).map(SinkKind::Kafka),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

@@ -11,6 +11,7 @@
 pub mod console;
 pub mod http;
 pub mod jsonl;
+pub mod kafka;
 pub mod sqlite;
 
 use crate::config::{SinkConfig, SinkKind};
@@ -91,6 +92,7 @@ pub fn spawn(config: &SinkConfig, delivery: Delivery) -> JoinHandle<Result<(), S
         SinkKind::Jsonl(c) => tokio::spawn(drain(name, jsonl::Jsonl::new(c.path.clone()), delivery)),
         SinkKind::Sqlite(c) => tokio::spawn(drain(name, sqlite::SqliteSink::new(c.path.clone()), delivery)),
         SinkKind::Http(c) => tokio::spawn(drain(name, http::Http::new(c.clone()), delivery)),
+        SinkKind::Kafka(c) => tokio::spawn(drain(name, kafka::Kafka::new(c.clone()), delivery)),
     }
 }
 
