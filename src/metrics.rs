@@ -27,7 +27,14 @@ pub struct Metrics {
     pub delivered: IntCounterVec,
     pub delivery_failures: IntCounterVec,
     pub dead_letters: IntCounterVec,
+    /// Failed attempts by kind: `transient` (retried), `refused` (dead
+    /// letter), `stopped` (the sink cannot go on).
+    pub sink_errors: IntCounterVec,
     pub outbox_pending: IntGaugeVec,
+    /// Age of each sink's oldest undelivered row.
+    pub outbox_oldest: prometheus::GaugeVec,
+    /// From a row's commit to its sink's confirmation.
+    pub delivery_seconds: HistogramVec,
     pub rule_reloads: IntCounterVec,
     /// Each sink's last delivery outcome, for `/healthz`.
     health: Arc<Mutex<BTreeMap<String, String>>>,
@@ -70,7 +77,34 @@ impl Metrics {
         )
         .expect("valid metric");
         r.register(Box::new(outbox_pending.clone())).expect("registered once");
+        let outbox_oldest = prometheus::GaugeVec::new(
+            Opts::new(
+                "earshot_outbox_oldest_seconds",
+                "Age of the oldest outbox row not yet delivered (0 when none)",
+            ),
+            &["sink"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(outbox_oldest.clone())).expect("registered once");
+        let delivery_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "earshot_delivery_seconds",
+                "Time from a ticket or alert's commit to its sink's confirmation",
+            )
+            .buckets(vec![0.01, 0.05, 0.25, 1.0, 5.0, 30.0, 120.0, 600.0, 3600.0]),
+            &["sink"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(delivery_seconds.clone())).expect("registered once");
         Metrics {
+            sink_errors: counter_vec(
+                &r,
+                "earshot_sink_errors_total",
+                "Failed delivery attempts, by kind",
+                &["sink", "kind"],
+            ),
+            outbox_oldest,
+            delivery_seconds,
             received: counter_vec(
                 &r,
                 "earshot_posts_received_total",

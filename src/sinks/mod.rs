@@ -112,6 +112,7 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
     let delivered = d.metrics.delivered.with_label_values(&[&name]);
     let failures = d.metrics.delivery_failures.with_label_values(&[&name]);
     let pending = d.metrics.outbox_pending.with_label_values(&[&name]);
+    let oldest = d.metrics.outbox_oldest.with_label_values(&[&name]);
     d.metrics.sink_health(&name, "ok");
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -121,6 +122,7 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
         let rows = blocking(|| state.pending(&name, BATCH))?;
         if rows.is_empty() {
             pending.set(0);
+            oldest.set(0.0);
             if finished {
                 return Ok(());
             }
@@ -151,9 +153,13 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
         };
         match outcome {
             Ok(position) => {
+                for age in blocking(|| state.ages(&seqs))? {
+                    d.metrics.delivery_seconds.with_label_values(&[&name]).observe(age);
+                }
                 blocking(|| state.mark_delivered(&name, &seqs, position.as_deref()))?;
                 delivered.inc_by(seqs.len() as u64);
                 pending.set(blocking(|| state.pending_count(&name))? as i64);
+                oldest.set(blocking(|| state.oldest_pending_age(&name))?);
                 d.metrics.sink_health(&name, "ok");
                 backoff = Duration::from_millis(100);
             }
@@ -163,6 +169,7 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
                 response,
             }) => {
                 failures.inc();
+                d.metrics.sink_errors.with_label_values(&[&name, "refused"]).inc();
                 tracing::warn!(sink = %name, key = %key, response = %response, "refused: moved to the dead letters (`earshot outbox dead`)");
                 blocking(|| state.mark_delivered(&name, &seqs[..n], None))?;
                 delivered.inc_by(n as u64);
@@ -172,12 +179,15 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
             }
             Err(e) if e.is_permanent() => {
                 failures.inc();
+                d.metrics.sink_errors.with_label_values(&[&name, "stopped"]).inc();
                 d.metrics.sink_health(&name, format!("stopped: {e}"));
                 blocking(|| state.record_failure(&seqs, &e.to_string()))?;
                 return Err(e);
             }
             Err(e) => {
                 failures.inc();
+                d.metrics.sink_errors.with_label_values(&[&name, "transient"]).inc();
+                oldest.set(blocking(|| state.oldest_pending_age(&name))?);
                 tracing::warn!(sink = %name, error = %e, retry_in = ?backoff, "delivery failed");
                 d.metrics.sink_health(&name, format!("failing: {e}"));
                 blocking(|| state.record_failure(&seqs, &e.to_string()))?;
@@ -298,5 +308,14 @@ mod tests {
         assert_eq!(*got.lock().unwrap(), ["a", "b", "c"]);
         assert_eq!(state.pending_count("flaky").unwrap(), 0);
         assert_eq!(metrics.delivery_failures.with_label_values(&["flaky"]).get(), 2);
+        assert_eq!(metrics.sink_errors.with_label_values(&["flaky", "transient"]).get(), 2);
+        assert_eq!(
+            metrics
+                .delivery_seconds
+                .with_label_values(&["flaky"])
+                .get_sample_count(),
+            3
+        );
+        assert_eq!(metrics.outbox_oldest.with_label_values(&["flaky"]).get(), 0.0);
     }
 }

@@ -44,6 +44,40 @@ impl State {
         .map_err(|e| self.err(e))
     }
 
+    /// Seconds since the oldest undelivered row of `sink` was committed.
+    pub fn oldest_pending_age(&self, sink: &str) -> Result<f64> {
+        let oldest: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT min(created_at) FROM outbox WHERE sink = ?1 AND delivered_at IS NULL AND dead_at IS NULL",
+                [sink],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(oldest
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map_or(0.0, |t| {
+                (chrono::Utc::now() - t.to_utc()).num_milliseconds().max(0) as f64 / 1000.0
+            }))
+    }
+
+    /// When each of these rows was committed (seconds ago), for latency.
+    pub fn ages(&self, seqs: &[i64]) -> Result<Vec<f64>> {
+        let now = chrono::Utc::now();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT created_at FROM outbox WHERE seq = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            let t: String = stmt.query_row([seq], |r| r.get(0)).map_err(|e| self.err(e))?;
+            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&t) {
+                out.push((now - t.to_utc()).num_milliseconds().max(0) as f64 / 1000.0);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn pending_count(&self, sink: &str) -> Result<u64> {
         self.conn
             .query_row(
