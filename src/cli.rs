@@ -605,6 +605,7 @@ pub fn incidents_act(args: ActArgs, act: Act) -> Result<String, CliError> {
                 emitted,
                 &crate::commit::sinks_for(&config, crate::config::Records::Tickets),
                 &[],
+                None,
             )?;
             format!(
                 "{id} resolved by {by}; ticket version {} (status resolved) queued for the ticket sinks\n",

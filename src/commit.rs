@@ -75,6 +75,7 @@ pub fn store(
     emitted: crate::stages::alert::Emitted,
     ticket_sinks: &[String],
     alert_sinks: &[String],
+    hold: Option<chrono::DateTime<chrono::Utc>>,
 ) -> state::Result<(bool, bool)> {
     w.put_incident(incident)?;
     let key = format!("{}#{}", incident.id, incident.version);
@@ -101,7 +102,15 @@ pub fn store(
     if let Some(alert) = emitted.alert {
         let body = serde_json::to_string(&alert).expect("alerts serialize");
         for sink in alert_sinks {
-            w.enqueue(sink, Records::Alerts.as_str(), &key, &body)?;
+            w.enqueue_at(sink, Records::Alerts.as_str(), &key, &body, hold)?;
+        }
+        if let Some(t) = hold {
+            w.audit(
+                incident,
+                "alert held",
+                "earshot",
+                Some(&format!("until {}", t.to_rfc3339())),
+            )?;
         }
     }
     Ok((ticketed, alerted))
@@ -280,7 +289,15 @@ impl Step<'_> {
         before: Option<crate::model::Severity>,
     ) -> state::Result<()> {
         let emitted = self.policy.emit(incident, before);
-        let (ticketed, alerted) = store(w, incident, emitted, self.ticket_sinks, self.alert_sinks)?;
+        let hold = match &emitted.alert {
+            Some(alert) => {
+                let now = chrono::Utc::now();
+                let recent = w.alert_times_since(now - chrono::Duration::hours(1))?;
+                self.policy.hold(alert, now, &recent)
+            }
+            None => None,
+        };
+        let (ticketed, alerted) = store(w, incident, emitted, self.ticket_sinks, self.alert_sinks, hold)?;
         self.counts.tickets += u64::from(ticketed);
         self.counts.alerts += u64::from(alerted);
         Ok(())

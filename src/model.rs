@@ -289,6 +289,9 @@ pub struct Alert {
     pub categories: Vec<String>,
     pub summary: String,
     pub post: PostSummary,
+    /// The team it is for ([alerts] routes, else [tickets] team).
+    #[serde(default)]
+    pub team: String,
 }
 
 impl Alert {
@@ -303,6 +306,7 @@ impl Alert {
             categories: incident.categories.clone(),
             summary: incident.summary.clone(),
             post: incident.top_post.clone(),
+            team: String::new(),
         }
     }
 }

@@ -127,3 +127,38 @@ fn unknown_incidents_and_anonymous_acts_are_usage_errors() {
     let nobody = incidents(&w, &["ack", "inc-0000000000000000", "--by", " "]);
     assert_eq!(nobody.status.code(), Some(2));
 }
+
+#[test]
+fn the_rate_limit_holds_alerts_back_without_losing_them() {
+    let w = Workdir::new(
+        &repo().join("fixtures/chain/forwarded-complaint.jsonl"),
+        0.0,
+        "[alerts]\nmin_severity = \"high\"\nrate_limit_per_hour = 1\n",
+    );
+    assert_ok(&w.run());
+    // Two alerts (high, then critical); the second waits an hour.
+    let sent = w.jsonl("alerts.jsonl");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["severity"], "high");
+    assert_eq!(sent[0]["team"], "patient-relations");
+    let id = sent[0]["incident_id"].as_str().unwrap().to_owned();
+    let shown = show(&w, &id);
+    let held: Vec<&Value> = shown["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "alert held")
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["severity"], "critical");
+    // Still in the outbox, not delivered, not dead.
+    let db = rusqlite::Connection::open(w.dir.path().join("state.db")).unwrap();
+    let waiting: i64 = db
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'alert' AND delivered_at IS NULL AND dead_at IS NULL AND not_before IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(waiting, 1);
+}

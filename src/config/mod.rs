@@ -35,7 +35,7 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     pub spam: SpamConfig,
     pub tickets: TicketsConfig,
-    pub alerts: PolicyConfig,
+    pub alerts: AlertsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -343,12 +343,6 @@ impl RiskConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyConfig {
-    pub min_severity: Severity,
-}
-
 /// What opens an incident, and how long a complaint's copies are looked for.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -483,10 +477,58 @@ impl Default for TicketsConfig {
     }
 }
 
-impl PolicyConfig {
-    fn at(min_severity: Severity) -> Self {
-        PolicyConfig { min_severity }
+/// What raises an alert for the patient-relations team, for which team,
+/// and when it may go out.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub min_severity: Severity,
+    /// The first route whose categories the incident has names its team
+    /// and, when given, its own least severity.
+    pub routes: Vec<AlertRoute>,
+    /// Most alerts an hour; more wait their turn (none is dropped). 0: no limit.
+    pub rate_limit_per_hour: u32,
+    /// Hours when alerts below a severity wait until morning.
+    pub quiet_hours: Option<QuietHours>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            min_severity: Severity::High,
+            routes: Vec::new(),
+            rate_limit_per_hour: 0,
+            quiet_hours: None,
+        }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRoute {
+    pub team: String,
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// Local hour (0–23) they start.
+    pub from: u32,
+    /// Local hour (0–23) they end: held alerts go then.
+    pub to: u32,
+    /// The team's time zone as an offset from UTC, in hours (e.g. 7 for WIB).
+    #[serde(default)]
+    pub utc_offset_hours: i32,
+    /// Alerts at this severity or above go out at any hour.
+    #[serde(default = "critical")]
+    pub below: Severity,
+}
+
+fn critical() -> Severity {
+    Severity::Critical
 }
 
 pub use crate::diag::{Diagnostic as ConfigError, Diagnostics as ConfigErrors, Location};
@@ -599,7 +641,7 @@ impl<'a> Parser<'a> {
             incidents: IncidentsConfig::default(),
             spam: SpamConfig::default(),
             tickets: TicketsConfig::default(),
-            alerts: PolicyConfig::at(Severity::High),
+            alerts: AlertsConfig::default(),
         };
         let root = match DeTable::parse(self.src.text) {
             Ok(root) => root.into_inner(),

@@ -96,6 +96,7 @@ mod tests {
     #[tokio::test]
     async fn prints_one_readable_line_per_alert() {
         let alert = Alert {
+            team: "patient-relations".into(),
             schema_version: ALERT_SCHEMA_VERSION,
             incident_id: "inc-1".into(),
             version: 2,

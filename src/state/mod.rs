@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_fingerprints.sql"),
     include_str!("migrations/0003_audit.sql"),
     include_str!("migrations/0004_dead_letters.sql"),
+    include_str!("migrations/0005_not_before.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -29,10 +29,12 @@ impl State {
             .conn
             .prepare_cached(
                 "SELECT seq, kind, key, payload FROM outbox
-                 WHERE sink = ?1 AND delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?2",
+                 WHERE sink = ?1 AND delivered_at IS NULL AND dead_at IS NULL
+                   AND (not_before IS NULL OR not_before <= ?3)
+                 ORDER BY seq LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
-        stmt.query_map(params![sink, limit as i64], |r| {
+        stmt.query_map(params![sink, limit as i64, now()], |r| {
             Ok(OutboxRow {
                 seq: r.get(0)?,
                 kind: r.get(1)?,

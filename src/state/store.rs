@@ -271,13 +271,52 @@ impl Writer<'_> {
 
     /// Queue `payload` for `sink`; a second copy of the same key is ignored.
     pub fn enqueue(&self, sink: &str, kind: &str, key: &str, payload: &str) -> Result<()> {
+        self.enqueue_at(sink, kind, key, payload, None)
+    }
+
+    /// As `enqueue`, held back until `not_before` when given.
+    pub fn enqueue_at(
+        &self,
+        sink: &str,
+        kind: &str,
+        key: &str,
+        payload: &str,
+        not_before: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()> {
+        let not_before = not_before.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         self.tx
             .execute(
-                "INSERT OR IGNORE INTO outbox (sink, kind, key, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![sink, kind, key, payload, now()],
+                "INSERT OR IGNORE INTO outbox (sink, kind, key, payload, created_at, not_before)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![sink, kind, key, payload, now(), not_before],
             )
             .map(drop)
             .map_err(|e| self.err(e))
+    }
+
+    /// When each alert of the last hour before `at` was or will be sent
+    /// (its hold time, else its commit time), oldest first: the rate limit's
+    /// window. One per alert, whatever the number of alert sinks.
+    pub fn alert_times_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<chrono::DateTime<chrono::Utc>>> {
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT max(coalesce(not_before, created_at)) AS t FROM outbox
+                 WHERE kind = 'alert' GROUP BY key HAVING t >= ?1 ORDER BY t",
+            )
+            .map_err(|e| self.err(e))?;
+        let times: Vec<String> = stmt
+            .query_map([since], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        Ok(times
+            .iter()
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc()))
+            .collect())
     }
 
     /// Records a change to `incident` (in its new state) in its audit trail.
