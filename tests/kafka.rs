@@ -1,6 +1,8 @@
 //! Tickets on a Kafka topic, through a real Kafka-protocol broker on
 //! 127.0.0.1 (tansu, which `tests/run.sh` installs): every ticket version
-//! arrives, keyed by its incident, with its schema version and content type.
+//! arrives, keyed by its incident, with its schema version and content type;
+//! and earshot killed with SIGKILL at twenty-odd points, restarted each
+//! time, puts on the topic exactly the tickets of a run without faults.
 
 mod common;
 
@@ -62,48 +64,44 @@ fn broker() -> Broker {
     Broker { child, addr }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_ticket_version_reaches_the_topic_keyed_by_incident() {
-    let broker = broker();
+async fn create_topic(broker: &Broker) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &broker.addr)
         .create()
         .unwrap();
     let topic = NewTopic::new("crm.tickets", 3, TopicReplication::Fixed(1));
     admin.create_topics([&topic], &AdminOptions::new()).await.unwrap();
+}
 
-    let sink = format!(
+fn sink(broker: &Broker) -> String {
+    format!(
         "[[sinks]]\ntype = \"kafka\"\nname = \"crm-topic\"\nbrokers = \"{}\"\ntopic = \"crm.tickets\"\n",
         broker.addr
-    );
-    let w = Workdir::new(&repo().join("fixtures/demo/stream.jsonl"), 0.0, &sink);
-    assert_ok(&w.run());
-    let expected: BTreeMap<String, String> = w
-        .tickets()
-        .iter()
-        .map(|t| {
-            (
-                format!("{}#{}", t["ticket_id"].as_str().unwrap(), t["version"]),
-                t["incident_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    assert!(!expected.is_empty());
+    )
+}
 
+/// Ticket versions (idempotency key → incident) as a CRM consuming the
+/// topic sees them, de-duplicated by key; with how many messages came.
+async fn consume(broker: &Broker, group: &str, want: usize) -> (BTreeMap<String, String>, usize) {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &broker.addr)
-        .set("group.id", "crm-test")
+        .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "6000")
         .create()
         .unwrap();
     consumer.subscribe(&["crm.tickets"]).unwrap();
     let mut got: BTreeMap<String, String> = BTreeMap::new();
+    let mut messages = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while got.len() < expected.len() && Instant::now() < deadline {
-        let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(5), consumer.recv()).await else {
+    // Past the wanted count, a few quiet seconds tell that nothing more comes.
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline && (got.len() < want || quiet_since.elapsed() < Duration::from_secs(3)) {
+        let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(1), consumer.recv()).await else {
             continue;
         };
+        quiet_since = Instant::now();
+        messages += 1;
         let headers = m.headers().expect("headers");
         let header = |name: &str| {
             headers
@@ -117,8 +115,75 @@ async fn every_ticket_version_reaches_the_topic_keyed_by_incident() {
         let ticket: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
         let key = String::from_utf8_lossy(m.key().unwrap()).into_owned();
         assert_eq!(ticket["incident_id"], key.as_str(), "keyed by incident");
-        // Consumers de-duplicate by (incident, version).
-        got.insert(header("idempotency-key").unwrap(), key);
+        let id = header("idempotency-key").unwrap();
+        assert_eq!(
+            id,
+            format!("{}#{}", ticket["ticket_id"].as_str().unwrap(), ticket["version"])
+        );
+        got.insert(id, key);
     }
-    assert_eq!(got, expected);
+    (got, messages)
+}
+
+fn expected(w: &Workdir) -> BTreeMap<String, String> {
+    w.tickets()
+        .iter()
+        .map(|t| {
+            (
+                format!("{}#{}", t["ticket_id"].as_str().unwrap(), t["version"]),
+                t["incident_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_twenty_points_the_topic_gets_the_tickets_of_a_clean_run() {
+    let broker = broker();
+    create_topic(&broker).await;
+    let input = repo().join("fixtures/demo/stream.jsonl");
+    let clean = Workdir::new(&input, 0.0, "");
+    assert_ok(&clean.run());
+    let want = expected(&clean);
+    assert!(want.len() > 5);
+
+    // Paced so that the kills, about 17 s in all, land mid-stream.
+    let crashed = Workdir::new(&input, 3.0, &format!("{}[pipeline]\nbatch_size = 4\n", sink(&broker)));
+    let mut seed: u64 = 0x5eed_2026;
+    for _ in 0..22 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(60 + (seed >> 33) % 1400);
+        let mut child = crashed.spawn();
+        std::thread::sleep(delay);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let partial = expected(&crashed).len();
+    assert!(
+        partial < want.len(),
+        "the kills landed mid-stream: {partial} of {}",
+        want.len()
+    );
+    assert_ok(&crashed.run());
+    assert_eq!(expected(&crashed), want, "the state file holds the clean run's tickets");
+    let (got, messages) = consume(&broker, "crm-after-crashes", want.len()).await;
+    assert_eq!(
+        got, want,
+        "after de-duplication by (incident, version): all, and nothing else"
+    );
+    assert!(messages >= want.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_ticket_version_reaches_the_topic_keyed_by_incident() {
+    let broker = broker();
+    create_topic(&broker).await;
+
+    let w = Workdir::new(&repo().join("fixtures/demo/stream.jsonl"), 0.0, &sink(&broker));
+    assert_ok(&w.run());
+    let want = expected(&w);
+    assert!(!want.is_empty());
+    let (got, messages) = consume(&broker, "crm-test", want.len()).await;
+    assert_eq!(got, want);
+    assert_eq!(messages, want.len(), "a run without faults sends each version once");
 }
