@@ -326,6 +326,7 @@ pub async fn replay(
         kind: SinkKind::Jsonl(JsonlConfig {
             path: out.unwrap_or_else(|| PathBuf::from("-")),
             records: Records::Tickets,
+            teams: Vec::new(),
         }),
     }];
     config.metrics.listen = None;

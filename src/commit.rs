@@ -35,7 +35,7 @@ pub struct Committer {
     repeat_limit: usize,
     index: Index,
     ticket_sinks: Vec<String>,
-    alert_sinks: Vec<String>,
+    alert_sinks: Vec<AlertSink>,
     metrics: Metrics,
 }
 
@@ -57,6 +57,16 @@ fn records(sink: &SinkConfig) -> Records {
     }
 }
 
+fn teams(sink: &SinkConfig) -> &[String] {
+    match &sink.kind {
+        SinkKind::Console(c) => &c.teams,
+        SinkKind::Jsonl(c) => &c.teams,
+        SinkKind::Sqlite(_) => &[],
+        SinkKind::Http(c) => &c.teams,
+        SinkKind::Kafka(c) => &c.teams,
+    }
+}
+
 /// The names of the configured sinks that take `kind` records.
 pub fn sinks_for(config: &Config, kind: Records) -> Vec<String> {
     config
@@ -67,6 +77,25 @@ pub fn sinks_for(config: &Config, kind: Records) -> Vec<String> {
         .collect()
 }
 
+/// A sink of alerts and the teams whose alerts it takes (all when empty).
+#[derive(Debug, Clone)]
+pub struct AlertSink {
+    pub name: String,
+    pub teams: Vec<String>,
+}
+
+pub fn alert_sinks(config: &Config) -> Vec<AlertSink> {
+    config
+        .sinks
+        .iter()
+        .filter(|s| records(s) == Records::Alerts)
+        .map(|s| AlertSink {
+            name: s.name.clone(),
+            teams: teams(s).to_vec(),
+        })
+        .collect()
+}
+
 /// Stores an incident and the ticket and alert its change earns, in the
 /// open transaction; returns whether a ticket version was new.
 pub fn store(
@@ -74,7 +103,7 @@ pub fn store(
     incident: &Incident,
     emitted: crate::stages::alert::Emitted,
     ticket_sinks: &[String],
-    alert_sinks: &[String],
+    alert_sinks: &[AlertSink],
     hold: Option<chrono::DateTime<chrono::Utc>>,
 ) -> state::Result<(bool, bool)> {
     w.put_incident(incident)?;
@@ -101,8 +130,11 @@ pub fn store(
     let alerted = emitted.alert.is_some();
     if let Some(alert) = emitted.alert {
         let body = serde_json::to_string(&alert).expect("alerts serialize");
-        for sink in alert_sinks {
-            w.enqueue_at(sink, Records::Alerts.as_str(), &key, &body, hold)?;
+        for sink in alert_sinks
+            .iter()
+            .filter(|s| s.teams.is_empty() || s.teams.contains(&alert.team))
+        {
+            w.enqueue_at(&sink.name, Records::Alerts.as_str(), &key, &body, hold)?;
         }
         if let Some(t) = hold {
             w.audit(
@@ -146,7 +178,7 @@ impl Committer {
             },
             index,
             ticket_sinks: sinks_for(config, Records::Tickets),
-            alert_sinks: sinks_for(config, Records::Alerts),
+            alert_sinks: alert_sinks(config),
             metrics,
         })
     }
@@ -202,7 +234,7 @@ struct Step<'a> {
     risk: &'a RiskConfig,
     repeat_limit: usize,
     ticket_sinks: &'a [String],
-    alert_sinks: &'a [String],
+    alert_sinks: &'a [AlertSink],
     counts: &'a mut Counts,
 }
 

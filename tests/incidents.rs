@@ -162,3 +162,46 @@ fn the_rate_limit_holds_alerts_back_without_losing_them() {
         .unwrap();
     assert_eq!(waiting, 1);
 }
+
+#[test]
+fn alerts_go_to_their_teams_sinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let quality = dir.path().join("quality.jsonl");
+    let others = dir.path().join("others.jsonl");
+    let config = format!(
+        r#"
+[[alerts.routes]]
+team = "medical-quality"
+categories = ["misdiagnosis", "negligence", "patient_harm"]
+
+[[sinks]]
+type = "jsonl"
+name = "quality"
+path = "{}"
+records = "alerts"
+teams = ["medical-quality"]
+
+[[sinks]]
+type = "jsonl"
+name = "others"
+path = "{}"
+records = "alerts"
+teams = ["patient-relations"]
+"#,
+        quality.display(),
+        others.display()
+    );
+    let w = Workdir::new(&repo().join("fixtures/demo/stream.jsonl"), 0.0, &config);
+    assert_ok(&w.run());
+    let all = w.jsonl("alerts.jsonl");
+    let quality = lines(&std::fs::read_to_string(quality).unwrap());
+    let others = lines(&std::fs::read_to_string(others).unwrap());
+    assert!(!quality.is_empty() && !others.is_empty());
+    assert!(quality.iter().all(|a| a["team"] == "medical-quality"));
+    assert!(others.iter().all(|a| a["team"] == "patient-relations"));
+    assert_eq!(
+        quality.len() + others.len(),
+        all.len(),
+        "each alert to its team's sink, and to the unfiltered one"
+    );
+}

@@ -123,6 +123,9 @@ pub struct KafkaSinkConfig {
     /// (`message.timeout.ms`) before the batch is retried.
     #[serde(default = "default_kafka_timeout")]
     pub timeout_secs: u64,
+    /// For alerts: only those of these teams ([alerts] routes); all when empty.
+    #[serde(default)]
+    pub teams: Vec<String>,
 }
 
 fn default_ticket_topic() -> String {
@@ -153,6 +156,9 @@ pub struct HttpSinkConfig {
     /// Seconds a request may take.
     #[serde(default = "default_http_timeout")]
     pub timeout_secs: u64,
+    /// For alerts: only those of these teams ([alerts] routes); all when empty.
+    #[serde(default)]
+    pub teams: Vec<String>,
 }
 
 fn default_http_timeout() -> u64 {
@@ -191,6 +197,9 @@ impl Records {
 pub struct ConsoleConfig {
     #[serde(default = "alerts")]
     pub records: Records,
+    /// For alerts: only those of these teams ([alerts] routes); all when empty.
+    #[serde(default)]
+    pub teams: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -199,6 +208,9 @@ pub struct JsonlConfig {
     pub path: PathBuf,
     #[serde(default = "tickets")]
     pub records: Records,
+    /// For alerts: only those of these teams ([alerts] routes); all when empty.
+    #[serde(default)]
+    pub teams: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -714,6 +726,7 @@ impl<'a> Parser<'a> {
                 at: self.location(0),
                 kind: SinkKind::Console(ConsoleConfig {
                     records: Records::Alerts,
+                    teams: Vec::new(),
                 }),
             });
         }
