@@ -1,8 +1,11 @@
 //! Tickets on a Kafka topic, through a real Kafka-protocol broker on
 //! 127.0.0.1 (tansu, which `tests/run.sh` installs): every ticket version
 //! arrives, keyed by its incident, with its schema version and content type;
-//! and earshot killed with SIGKILL at twenty-odd points, restarted each
-//! time, puts on the topic exactly the tickets of a run without faults.
+//! earshot killed with SIGKILL at twenty-odd points, restarted each time,
+//! puts on the topic exactly the tickets of a run without faults; and so
+//! does a run whose broker goes down mid-stream and comes back (librdkafka's
+//! mock cluster, whose log survives the outage: tansu's memory storage
+//! would not).
 
 mod common;
 
@@ -74,17 +77,22 @@ async fn create_topic(broker: &Broker) {
 }
 
 fn sink(broker: &Broker) -> String {
-    format!(
-        "[[sinks]]\ntype = \"kafka\"\nname = \"crm-topic\"\nbrokers = \"{}\"\ntopic = \"crm.tickets\"\n",
-        broker.addr
-    )
+    sink_to(&broker.addr)
+}
+
+fn sink_to(bootstrap: &str) -> String {
+    format!("[[sinks]]\ntype = \"kafka\"\nname = \"crm-topic\"\nbrokers = \"{bootstrap}\"\ntopic = \"crm.tickets\"\n")
 }
 
 /// Ticket versions (idempotency key → incident) as a CRM consuming the
 /// topic sees them, de-duplicated by key; with how many messages came.
 async fn consume(broker: &Broker, group: &str, want: usize) -> (BTreeMap<String, String>, usize) {
+    consume_from(&broker.addr, group, want).await
+}
+
+async fn consume_from(bootstrap: &str, group: &str, want: usize) -> (BTreeMap<String, String>, usize) {
     let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &broker.addr)
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "6000")
@@ -186,4 +194,33 @@ async fn every_ticket_version_reaches_the_topic_keyed_by_incident() {
     let (got, messages) = consume(&broker, "crm-test", want.len()).await;
     assert_eq!(got, want);
     assert_eq!(messages, want.len(), "a run without faults sends each version once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_outage_mid_stream_loses_and_repeats_nothing() {
+    let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+    cluster.create_topic("crm.tickets", 3, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    let input = repo().join("fixtures/demo/stream.jsonl");
+    let clean = Workdir::new(&input, 0.0, "");
+    assert_ok(&clean.run());
+    let want = expected(&clean);
+
+    // Paced over about eight seconds; the broker is down from 2 s to 5 s.
+    let w = Workdir::new(&input, 8.0, &sink_to(&bootstrap));
+    let mut child = w.spawn();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.broker_down(1).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.broker_up(1).unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "earshot rode out the outage: {status}");
+    assert_eq!(expected(&w), want);
+    let (got, _) = consume_from(&bootstrap, "crm-after-outage", want.len()).await;
+    assert_eq!(
+        got, want,
+        "after de-duplication by (incident, version): all, and nothing else"
+    );
 }
