@@ -124,3 +124,42 @@ impl Sink for Kafka {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(options: &[(&str, &str)], password_env: Option<&str>) -> KafkaSinkConfig {
+        KafkaSinkConfig {
+            brokers: "127.0.0.1:1".into(),
+            topic: "crm.tickets".into(),
+            records: crate::config::Records::Tickets,
+            options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            password_env: password_env.map(str::to_owned),
+            timeout_secs: 1,
+            teams: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn tls_and_sasl_settings_reach_librdkafka() {
+        // librdkafka refuses these at creation when built without TLS.
+        let mut tls = Kafka::new(config(&[("security.protocol", "ssl")], None));
+        tls.open(None).await.unwrap();
+        // Any variable that is set will do for the password.
+        let mut sasl = Kafka::new(config(
+            &[
+                ("security.protocol", "sasl_ssl"),
+                ("sasl.mechanism", "SCRAM-SHA-512"),
+                ("sasl.username", "earshot"),
+            ],
+            Some("PATH"),
+        ));
+        sasl.open(None).await.unwrap();
+        let mut missing = Kafka::new(config(&[], Some("EARSHOT_TEST_KAFKA_NO_SUCH_VAR")));
+        let e = missing.open(None).await.unwrap_err().to_string();
+        assert!(e.contains("EARSHOT_TEST_KAFKA_NO_SUCH_VAR"), "{e}");
+        let mut bad = Kafka::new(config(&[("no.such.option", "1")], None));
+        assert!(bad.open(None).await.unwrap_err().to_string().contains("no.such.option"));
+    }
+}
