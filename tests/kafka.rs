@@ -68,11 +68,15 @@ fn broker() -> Broker {
 }
 
 async fn create_topic(broker: &Broker) {
+    create_topic_named(broker, "crm.tickets", 3).await;
+}
+
+async fn create_topic_named(broker: &Broker, name: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &broker.addr)
         .create()
         .unwrap();
-    let topic = NewTopic::new("crm.tickets", 3, TopicReplication::Fixed(1));
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     admin.create_topics([&topic], &AdminOptions::new()).await.unwrap();
 }
 
@@ -223,4 +227,99 @@ async fn a_broker_outage_mid_stream_loses_and_repeats_nothing() {
         got, want,
         "after de-duplication by (incident, version): all, and nothing else"
     );
+}
+
+/// (first post without its source, version, severity) of each ticket.
+fn shape(tickets: &[serde_json::Value]) -> Vec<(String, u64, String)> {
+    let mut v: Vec<(String, u64, String)> = tickets
+        .iter()
+        .map(|t| {
+            let first = t["post_ids"][0].as_str().unwrap();
+            (
+                first.split_once(':').unwrap().1.to_owned(),
+                t["version"].as_u64().unwrap(),
+                t["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_from_a_topic_become_the_same_tickets_once_across_restarts() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let broker = broker();
+    create_topic_named(&broker, "earshot.posts", 1).await;
+    let demo = std::fs::read_to_string(repo().join("fixtures/demo/stream.jsonl")).unwrap();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.addr)
+        .create()
+        .unwrap();
+    for (i, line) in demo.lines().enumerate() {
+        producer
+            .send(
+                FutureRecord::to("earshot.posts").key(&i.to_string()).payload(line),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+    }
+    let clean = Workdir::new(&repo().join("fixtures/demo/stream.jsonl"), 0.0, "");
+    assert_ok(&clean.run());
+    let want = shape(&clean.tickets());
+
+    let dir = tempfile::tempdir().unwrap();
+    let providers = std::fs::read_to_string(clean.config()).unwrap();
+    let providers = &providers[..providers.find("[[sources]]").unwrap()];
+    let tickets = dir.path().join("tickets.jsonl");
+    let config = dir.path().join("earshot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{providers}\n[[sources]]\ntype = \"kafka\"\nname = \"posts\"\nbrokers = \"{}\"\noptions = {{ \"session.timeout.ms\" = \"3000\" }}\n\n[[sinks]]\ntype = \"jsonl\"\nname = \"tickets-file\"\npath = \"{}\"\n\n[state]\npath = \"{}\"\n",
+            broker.addr,
+            tickets.display(),
+            dir.path().join("state.db").display()
+        ),
+    )
+    .unwrap();
+    let start = || {
+        earshot()
+            .env("RUST_LOG", "info")
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let stop = |child: Child| {
+        let killed = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // A streaming source never ends: wait for the tickets, then stop it.
+    let child = start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines(&std::fs::read_to_string(&tickets).unwrap_or_default()).len() < want.len() {
+        assert!(Instant::now() < deadline, "the tickets did not come");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = stop(child);
+    assert!(log.contains("received=67"), "{log}");
+    let first = lines(&std::fs::read_to_string(&tickets).unwrap());
+    assert_eq!(shape(&first), want, "the same tickets as replaying the file");
+    // Restarted, the group resumes after the committed offsets: nothing again.
+    let child = start();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let log = stop(child);
+    assert!(log.contains("received=0"), "{log}");
+    assert_eq!(lines(&std::fs::read_to_string(&tickets).unwrap()).len(), first.len());
 }

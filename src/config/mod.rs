@@ -59,6 +59,44 @@ pub struct SourceConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
     Replay(ReplayConfig),
+    Kafka(KafkaSourceConfig),
+}
+
+/// Posts from a Kafka topic that other systems produce to, one JSON object
+/// a message in the replay line format (read leniently), as one member of
+/// a consumer group. Offsets are stored only once a post's effects are
+/// durable, so a crash replays and the replay is harmless.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSourceConfig {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    #[serde(default = "default_posts_topic")]
+    pub topic: String,
+    /// The consumer group: processes with one group share the partitions.
+    #[serde(default = "default_group")]
+    pub group: String,
+    /// Channel for posts that name none.
+    #[serde(default = "default_kafka_channel")]
+    pub channel: String,
+    /// Passed to librdkafka as they are (TLS, SASL, tuning).
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+    /// The environment variable holding `sasl.password`.
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+fn default_posts_topic() -> String {
+    "earshot.posts".into()
+}
+
+fn default_group() -> String {
+    "earshot".into()
+}
+
+fn default_kafka_channel() -> String {
+    "kafka".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -584,7 +622,7 @@ impl Config {
                     message: format!("source `{}`: {} does not exist", s.name, r.path.display()),
                     hint: Some("paths are relative to the working directory".into()),
                 }),
-                SourceKind::Replay(_) => None,
+                SourceKind::Replay(_) | SourceKind::Kafka(_) => None,
             })
             .collect();
         if errors.is_empty() {
@@ -609,7 +647,7 @@ const SECTIONS: &[&str] = &[
     "tickets",
     "alerts",
 ];
-const SOURCE_TYPES: &[&str] = &["replay"];
+const SOURCE_TYPES: &[&str] = &["replay", "kafka"];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
 #[derive(Deserialize)]
@@ -678,6 +716,7 @@ impl<'a> Parser<'a> {
                         if let Some((name, at, kind)) = self.tagged(item, "source", SOURCE_TYPES) {
                             let kind = match kind.0.as_str() {
                                 "replay" => self.section(kind.1).map(SourceKind::Replay),
+                                "kafka" => self.section(kind.1).map(SourceKind::Kafka),
                                 _ => None,
                             };
                             if let Some(kind) = kind {
@@ -905,7 +944,7 @@ impl<'a> Parser<'a> {
             }
         }
         for s in &config.sources {
-            let SourceKind::Replay(r) = &s.kind;
+            let SourceKind::Replay(r) = &s.kind else { continue };
             if !(r.rate >= 0.0 && r.rate.is_finite()) {
                 self.src.errors.push(ConfigError {
                     at: Some(s.at.clone()),

@@ -5,6 +5,7 @@
 //! Adding a connector: a config struct and a variant in `config::SourceKind`,
 //! a module here with a `run` function, and one arm in `spawn`.
 
+pub mod kafka;
 pub mod replay;
 
 use crate::config::{SourceConfig, SourceKind};
@@ -37,5 +38,6 @@ pub type SourceResult = Result<(), SourceError>;
 pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResult> {
     match &config.kind {
         SourceKind::Replay(replay) => tokio::spawn(replay::run(replay.clone(), ctx)),
+        SourceKind::Kafka(kafka) => tokio::spawn(kafka::run(kafka.clone(), ctx)),
     }
 }

@@ -99,8 +99,9 @@ impl Reader {
         Reader { lenient, last: None }
     }
 
-    /// One line, the `line_no`-th, into a post of `source`.
-    pub fn parse(&mut self, source: &str, default_channel: &str, line: &str, line_no: usize) -> Result<Post, String> {
+    /// One line into a post of `source`; `place` (the line number, say)
+    /// is the id of a lenient line that has none.
+    pub fn parse(&mut self, source: &str, default_channel: &str, line: &str, place: &str) -> Result<Post, String> {
         if !self.lenient {
             return parse_line(source, default_channel, line);
         }
@@ -134,7 +135,7 @@ impl Reader {
             id: match l.id {
                 Some(serde_json::Value::String(s)) if !s.trim().is_empty() => serde_json::Value::String(s),
                 Some(serde_json::Value::Number(n)) => serde_json::Value::Number(n),
-                _ => serde_json::Value::String(line_no.to_string()),
+                _ => serde_json::Value::String(place.to_owned()),
             },
             text: l.text,
             mime: l.mime,
@@ -306,7 +307,7 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
             }
             let post = match std::str::from_utf8(&buf) {
                 Err(e) => Err(format!("not UTF-8: {e}")),
-                Ok(_) => lines.parse(&ctx.name, &config.channel, text, here),
+                Ok(_) => lines.parse(&ctx.name, &config.channel, text, &here.to_string()),
             };
             let position = serde_json::to_string(&Position {
                 file: name.clone(),
@@ -421,18 +422,22 @@ mod tests {
                 "s",
                 "replay",
                 r#"{"id":"a","text":"x","extra":1,"created_at":"2026-03-01T10:00:00Z"}"#,
-                1,
+                "1",
             )
             .unwrap();
-        let b = r.parse("s", "replay", r#"{"text":"y"}"#, 2).unwrap();
-        let c = r.parse("s", "replay", "plain text", 3).unwrap();
+        let b = r.parse("s", "replay", r#"{"text":"y"}"#, "2").unwrap();
+        let c = r.parse("s", "replay", "plain text", "3").unwrap();
         assert_eq!((a.id.as_str(), b.id.as_str(), c.id.as_str()), ("s:a", "s:2", "s:3"));
         assert_eq!(c.text, "plain text");
         assert_eq!((b.created_at - a.created_at).num_minutes(), 1);
         assert_eq!((c.created_at - a.created_at).num_minutes(), 2);
-        assert!(r.parse("s", "replay", r#"{"id":"z"}"#, 4).unwrap_err().contains("text"));
+        assert!(
+            r.parse("s", "replay", r#"{"id":"z"}"#, "4")
+                .unwrap_err()
+                .contains("text")
+        );
         let mut strict = Reader::new(false);
-        assert!(strict.parse("s", "replay", r#"{"text":"y"}"#, 2).is_err());
+        assert!(strict.parse("s", "replay", r#"{"text":"y"}"#, "2").is_err());
     }
 
     async fn read_all(path: &Path, resume: Option<String>) -> Vec<(Option<String>, String)> {
