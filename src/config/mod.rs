@@ -60,6 +60,24 @@ pub struct SourceConfig {
 pub enum SourceKind {
     Replay(ReplayConfig),
     Kafka(KafkaSourceConfig),
+    Mbox(MboxConfig),
+}
+
+/// A mailing list's archive: an mbox file, or every `*.mbox` file of a
+/// directory in name order. Finite.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MboxConfig {
+    pub path: PathBuf,
+    #[serde(default = "default_email_channel")]
+    pub channel: String,
+    /// The list's members, when known: the audience of every message.
+    #[serde(default)]
+    pub members: Option<u64>,
+}
+
+fn default_email_channel() -> String {
+    "email".into()
 }
 
 /// Posts from a Kafka topic that other systems produce to, one JSON object
@@ -622,7 +640,12 @@ impl Config {
                     message: format!("source `{}`: {} does not exist", s.name, r.path.display()),
                     hint: Some("paths are relative to the working directory".into()),
                 }),
-                SourceKind::Replay(_) | SourceKind::Kafka(_) => None,
+                SourceKind::Mbox(m) if !m.path.exists() => Some(ConfigError {
+                    at: Some(s.at.clone()),
+                    message: format!("source `{}`: {} does not exist", s.name, m.path.display()),
+                    hint: Some("paths are relative to the working directory".into()),
+                }),
+                SourceKind::Replay(_) | SourceKind::Kafka(_) | SourceKind::Mbox(_) => None,
             })
             .collect();
         if errors.is_empty() {
@@ -647,7 +670,7 @@ const SECTIONS: &[&str] = &[
     "tickets",
     "alerts",
 ];
-const SOURCE_TYPES: &[&str] = &["replay", "kafka"];
+const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox"];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
 #[derive(Deserialize)]
@@ -717,6 +740,7 @@ impl<'a> Parser<'a> {
                             let kind = match kind.0.as_str() {
                                 "replay" => self.section(kind.1).map(SourceKind::Replay),
                                 "kafka" => self.section(kind.1).map(SourceKind::Kafka),
+                                "mbox" => self.section(kind.1).map(SourceKind::Mbox),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

@@ -6,6 +6,7 @@
 //! a module here with a `run` function, and one arm in `spawn`.
 
 pub mod kafka;
+pub mod mbox;
 pub mod replay;
 
 use crate::config::{SourceConfig, SourceKind};
@@ -39,5 +40,6 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
     match &config.kind {
         SourceKind::Replay(replay) => tokio::spawn(replay::run(replay.clone(), ctx)),
         SourceKind::Kafka(kafka) => tokio::spawn(kafka::run(kafka.clone(), ctx)),
+        SourceKind::Mbox(mbox) => tokio::spawn(mbox::run(mbox.clone(), ctx)),
     }
 }

@@ -232,13 +232,14 @@ fn fail(ctx: &SourceContext, message: String) -> SourceError {
     }
 }
 
-/// The files to read, with the names their cursor uses.
-fn files(path: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+/// The files to read, with the names their cursor uses: `path` itself, or
+/// the files of that directory whose extension is `ext`, in name order.
+pub fn files(path: &Path, ext: &str) -> std::io::Result<Vec<(String, PathBuf)>> {
     if path.is_dir() {
         let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(path)?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "jsonl"))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == ext))
             .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
             .collect();
         files.sort();
@@ -253,7 +254,7 @@ fn files(path: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
 }
 
 pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
-    let files = files(&config.path).map_err(|e| fail(&ctx, format!("{}: {e}", config.path.display())))?;
+    let files = files(&config.path, "jsonl").map_err(|e| fail(&ctx, format!("{}: {e}", config.path.display())))?;
     let resume: Option<Position> = match &ctx.resume {
         Some(p) => Some(serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?),
         None => None,

@@ -22,6 +22,15 @@ pub struct Workdir {
 
 impl Workdir {
     pub fn new(input: &Path, rate: f64, extra: &str) -> Workdir {
+        let source = format!(
+            "[[sources]]\ntype = \"replay\"\nname = \"demo\"\npath = \"{}\"\nrate = {rate}\n",
+            input.display()
+        );
+        Workdir::with_sources(&source, extra)
+    }
+
+    /// As `new`, with these `[[sources]]` tables instead of the replay.
+    pub fn with_sources(sources: &str, extra: &str) -> Workdir {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             r##"
@@ -37,11 +46,7 @@ names = ["Klinik Medika Utama", "Medika Utama Clinic"]
 handles = ["@medikautama"]
 hashtags = ["#medikautama"]
 
-[[sources]]
-type = "replay"
-name = "demo"
-path = "{input}"
-rate = {rate}
+{sources}
 
 [[sinks]]
 type = "jsonl"
@@ -58,7 +63,6 @@ records = "alerts"
 path = "{state}"
 {extra}
 "##,
-            input = input.display(),
             out = dir.path().join("tickets.jsonl").display(),
             alerts = dir.path().join("alerts.jsonl").display(),
             state = dir.path().join("state.db").display(),
