@@ -71,13 +71,7 @@ fn post(text: &str) -> Post {
         url: None,
         created_at: chrono::DateTime::UNIX_EPOCH,
         refs: Default::default(),
-        cursor: String::new(),
-        quoted: None,
-        hops: Vec::new(),
-        norm: String::new(),
-        words: Vec::new(),
-        digest: String::new(),
-        captured_at: chrono::Utc::now(),
+        ..Post::default()
     }
 }
 

@@ -64,6 +64,35 @@ fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
+impl Default for Post {
+    /// An empty post: what a connector fills in, field by field, leaving
+    /// the stages' fields (`norm`, `words`, `quoted`, `hops`, `digest`) to them.
+    fn default() -> Self {
+        Post {
+            id: String::new(),
+            source: String::new(),
+            channel: String::new(),
+            native_id: String::new(),
+            provider: None,
+            author: Author::default(),
+            subject: None,
+            text: String::new(),
+            lang: None,
+            lang_confidence: 0.0,
+            url: None,
+            created_at: DateTime::UNIX_EPOCH,
+            refs: Refs::default(),
+            quoted: None,
+            hops: Vec::new(),
+            cursor: String::new(),
+            norm: String::new(),
+            words: Vec::new(),
+            digest: String::new(),
+            captured_at: Utc::now(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Author {
     pub handle: String,

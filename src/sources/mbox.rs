@@ -63,13 +63,7 @@ pub fn to_post(source: &str, config: &MboxConfig, raw: &[u8], place: &str, archi
             quote_of: None,
             forward_of: None,
         },
-        cursor: String::new(),
-        quoted: None,
-        hops: Vec::new(),
-        norm: String::new(),
-        words: Vec::new(),
-        digest: String::new(),
-        captured_at: Utc::now(),
+        ..Post::default()
     })
 }
 

@@ -209,13 +209,7 @@ fn to_post(source: &str, default_channel: &str, mut l: Line) -> Result<Post, Str
             quote_of: l.quote_of,
             forward_of: l.forward_of,
         },
-        cursor: String::new(),
-        quoted: None,
-        hops: Vec::new(),
-        norm: String::new(),
-        words: Vec::new(),
-        digest: String::new(),
-        captured_at: chrono::Utc::now(),
+        ..Post::default()
     })
 }
 

@@ -144,13 +144,7 @@ pub(crate) mod testing {
             url: None,
             created_at: Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
             refs: Default::default(),
-            cursor: String::new(),
-            quoted: None,
-            hops: Vec::new(),
-            norm: String::new(),
-            words: Vec::new(),
-            digest: String::new(),
-            captured_at: chrono::Utc::now(),
+            ..Post::default()
         }
     }
 
