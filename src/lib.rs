@@ -22,8 +22,8 @@
 //! - [`text`]: folding, a post's words, the vocabulary that numbers them once
 //!   per post, and phrases of whole words found by those numbers.
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
-//!   [`sources::mbox`] mailing-list archives, [`sources::kafka`] a posts topic as a
-//!   consumer-group member.
+//!   [`sources::mbox`] mailing-list archives, [`sources::feed`] RSS and Atom,
+//!   [`sources::kafka`] a posts topic as a consumer-group member.
 //! - [`stages`]: normalize (forwards and quotes unwrapped), then the engine
 //!   reads (language, relevance) and scores, then spam (all stateless, off the
 //!   committer's thread); then incident growth and alert policy (in the

@@ -61,6 +61,38 @@ pub enum SourceKind {
     Replay(ReplayConfig),
     Kafka(KafkaSourceConfig),
     Mbox(MboxConfig),
+    Feed(FeedConfig),
+}
+
+/// An RSS or Atom feed (a news site's readers' letters, an alert service),
+/// polled with ETag and If-Modified-Since; entries de-duplicated by their id.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub url: String,
+    /// Seconds between polls.
+    #[serde(default = "default_feed_interval")]
+    pub interval_secs: u64,
+    #[serde(default = "default_feed_channel")]
+    pub channel: String,
+    /// Poll until one answer arrives, then finish (for replays and tests).
+    #[serde(default)]
+    pub once: bool,
+    /// Seconds a request may take.
+    #[serde(default = "default_feed_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_feed_interval() -> u64 {
+    300
+}
+
+fn default_feed_channel() -> String {
+    "news".into()
+}
+
+fn default_feed_timeout() -> u64 {
+    20
 }
 
 /// A mailing list's archive: an mbox file, or every `*.mbox` file of a
@@ -645,7 +677,7 @@ impl Config {
                     message: format!("source `{}`: {} does not exist", s.name, m.path.display()),
                     hint: Some("paths are relative to the working directory".into()),
                 }),
-                SourceKind::Replay(_) | SourceKind::Kafka(_) | SourceKind::Mbox(_) => None,
+                SourceKind::Replay(_) | SourceKind::Kafka(_) | SourceKind::Mbox(_) | SourceKind::Feed(_) => None,
             })
             .collect();
         if errors.is_empty() {
@@ -670,7 +702,7 @@ const SECTIONS: &[&str] = &[
     "tickets",
     "alerts",
 ];
-const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox"];
+const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox", "feed"];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
 #[derive(Deserialize)]
@@ -741,6 +773,7 @@ impl<'a> Parser<'a> {
                                 "replay" => self.section(kind.1).map(SourceKind::Replay),
                                 "kafka" => self.section(kind.1).map(SourceKind::Kafka),
                                 "mbox" => self.section(kind.1).map(SourceKind::Mbox),
+                                "feed" => self.section(kind.1).map(SourceKind::Feed),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

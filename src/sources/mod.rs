@@ -5,6 +5,7 @@
 //! Adding a connector: a config struct and a variant in `config::SourceKind`,
 //! a module here with a `run` function, and one arm in `spawn`.
 
+pub mod feed;
 pub mod kafka;
 pub mod mbox;
 pub mod replay;
@@ -41,5 +42,6 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Replay(replay) => tokio::spawn(replay::run(replay.clone(), ctx)),
         SourceKind::Kafka(kafka) => tokio::spawn(kafka::run(kafka.clone(), ctx)),
         SourceKind::Mbox(mbox) => tokio::spawn(mbox::run(mbox.clone(), ctx)),
+        SourceKind::Feed(feed) => tokio::spawn(feed::run(feed.clone(), ctx)),
     }
 }
