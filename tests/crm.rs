@@ -81,25 +81,6 @@ async fn handle(State(crm): State<Arc<Mutex<Crm>>>, uri: Uri, headers: HeaderMap
     (status, HeaderMap::new(), "{}".to_owned())
 }
 
-/// The CRM server on 127.0.0.1, running on its own thread.
-fn serve(crm: Arc<Mutex<Crm>>) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = Router::new().fallback(handle).with_state(crm);
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    port
-}
-
 fn outbox(w: &Workdir, args: &[&str]) -> std::process::Output {
     w.command(&[&["outbox"], args].concat())
 }
@@ -110,7 +91,7 @@ fn tickets_reach_the_crm_once_through_failures_and_refusals_wait_as_dead_letters
         refuse_provider: Some("klinik-medika-utama".into()),
         ..Default::default()
     }));
-    let port = serve(crm.clone());
+    let port = serve(Router::new().fallback(handle).with_state(crm.clone()));
     let sinks = format!(
         r#"
 [[sinks]]

@@ -56,32 +56,13 @@ async fn handle(State(site): State<Arc<Mutex<Site>>>, uri: Uri, headers: HeaderM
     }
 }
 
-fn serve(site: Arc<Mutex<Site>>) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = Router::new().fallback(handle).with_state(site);
-            axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app)
-                .await
-                .unwrap();
-        });
-    });
-    port
-}
-
 #[test]
 fn feeds_are_polled_conditionally_and_read_once() {
     let site = Arc::new(Mutex::new(Site {
         version: 1,
         ..Default::default()
     }));
-    let port = serve(site.clone());
+    let port = serve(Router::new().fallback(handle).with_state(site.clone()));
     let sources = format!(
         "[[sources]]\ntype = \"feed\"\nname = \"letters\"\nurl = \"http://127.0.0.1:{port}/letters.rss\"\nonce = true\n\n\
          [[sources]]\ntype = \"feed\"\nname = \"alerts\"\nurl = \"http://127.0.0.1:{port}/alerts.atom\"\nonce = true\n"
