@@ -23,7 +23,8 @@
 //!   per post, and phrases of whole words found by those numbers.
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
 //!   [`sources::mbox`] mailing-list archives, [`sources::feed`] RSS and Atom,
-//!   [`sources::kafka`] a posts topic as a consumer-group member.
+//!   [`sources::mastodon`] hashtag timelines, [`sources::kafka`] a posts topic as
+//!   a consumer-group member.
 //! - [`stages`]: normalize (forwards and quotes unwrapped), then the engine
 //!   reads (language, relevance) and scores, then spam (all stateless, off the
 //!   committer's thread); then incident growth and alert policy (in the
@@ -35,6 +36,7 @@
 //!   mentions), then sentiment + rules + reach → risk and severity, with reasons.
 //! - [`score_cmd`]: the `earshot score` contract (JSON lines in and out, `--explain`).
 //! - [`reload`]: rule pack hot reload on change and SIGHUP.
+//! - [`retry`]: jitter, `Retry-After`, the HTTP client connectors share.
 //! - [`eval`]: accuracy figures over labelled data.
 //! - [`commit`]: one SQLite transaction per batch: spam repeats, near-duplicates,
 //!   incidents, fingerprints, tickets, outbox, cursors.
@@ -56,6 +58,7 @@ pub mod metrics;
 pub mod model;
 pub mod post;
 pub mod reload;
+pub mod retry;
 pub mod rules;
 pub mod score_cmd;
 pub mod scoring;

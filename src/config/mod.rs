@@ -62,6 +62,39 @@ pub enum SourceKind {
     Kafka(KafkaSourceConfig),
     Mbox(MboxConfig),
     Feed(FeedConfig),
+    Mastodon(MastodonConfig),
+}
+
+/// Mastodon hashtag timelines, polled over the REST API.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MastodonConfig {
+    /// The instance's base URL, e.g. `https://mastodon.social`.
+    pub instance: String,
+    /// Hashtags to follow (with or without `#`).
+    pub hashtags: Vec<String>,
+    /// The environment variable holding an access token, if the instance
+    /// needs one.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    #[serde(default = "default_mastodon_interval")]
+    pub interval_secs: u64,
+    /// Statuses a page (the API allows up to 40).
+    #[serde(default = "default_mastodon_limit")]
+    pub limit: u32,
+    /// Poll until every hashtag answered once, then finish (for tests).
+    #[serde(default)]
+    pub once: bool,
+    #[serde(default = "default_feed_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_mastodon_interval() -> u64 {
+    60
+}
+
+fn default_mastodon_limit() -> u32 {
+    40
 }
 
 /// An RSS or Atom feed (a news site's readers' letters, an alert service),
@@ -677,7 +710,11 @@ impl Config {
                     message: format!("source `{}`: {} does not exist", s.name, m.path.display()),
                     hint: Some("paths are relative to the working directory".into()),
                 }),
-                SourceKind::Replay(_) | SourceKind::Kafka(_) | SourceKind::Mbox(_) | SourceKind::Feed(_) => None,
+                SourceKind::Replay(_)
+                | SourceKind::Kafka(_)
+                | SourceKind::Mbox(_)
+                | SourceKind::Feed(_)
+                | SourceKind::Mastodon(_) => None,
             })
             .collect();
         if errors.is_empty() {
@@ -702,7 +739,7 @@ const SECTIONS: &[&str] = &[
     "tickets",
     "alerts",
 ];
-const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox", "feed"];
+const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox", "feed", "mastodon"];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
 #[derive(Deserialize)]
@@ -774,6 +811,7 @@ impl<'a> Parser<'a> {
                                 "kafka" => self.section(kind.1).map(SourceKind::Kafka),
                                 "mbox" => self.section(kind.1).map(SourceKind::Mbox),
                                 "feed" => self.section(kind.1).map(SourceKind::Feed),
+                                "mastodon" => self.section(kind.1).map(SourceKind::Mastodon),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

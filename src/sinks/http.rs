@@ -18,12 +18,11 @@
 use super::{Sink, SinkError};
 use crate::config::{HttpFormat, HttpSinkConfig};
 use crate::model::{Alert, Ticket};
+use crate::retry::retry_after;
 use crate::state::OutboxRow;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// Longest a 429's `Retry-After` is honoured for; longer waits are capped.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// How much of a refusal's body is kept with the dead letter.
 const KEEP_BODY: usize = 2000;
 
@@ -146,15 +145,6 @@ pub fn request(config: &HttpSinkConfig, row: &OutboxRow) -> Result<Request, Sink
         }
     };
     Ok(Request { url, body, headers })
-}
-
-/// A `Retry-After` header in seconds (an HTTP date is read as "soon").
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    Some(match v.trim().parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs).min(MAX_RETRY_AFTER),
-        Err(_) => Duration::from_secs(1),
-    })
 }
 
 impl Sink for Http {

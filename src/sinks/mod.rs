@@ -16,6 +16,7 @@ pub mod sqlite;
 
 use crate::config::{SinkConfig, SinkKind};
 use crate::metrics::Metrics;
+use crate::retry::jitter;
 use crate::state::{OutboxRow, State};
 use std::future::Future;
 use std::path::PathBuf;
@@ -206,14 +207,6 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
             }
         }
     }
-}
-
-/// 50–100% of `d`, so that retrying workers do not move in step.
-fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |t| t.subsec_nanos());
-    d.mul_f64(0.5 + (nanos % 1000) as f64 / 2000.0)
 }
 
 #[cfg(test)]

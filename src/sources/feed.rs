@@ -15,6 +15,7 @@
 use super::{SourceContext, SourceError, SourceResult};
 use crate::config::FeedConfig;
 use crate::post::{Ack, Author, Envelope, Post};
+use crate::retry::jitter;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -111,28 +112,12 @@ enum Polled {
     Wait(Duration),
 }
 
-/// 50–100% of `d`, so that pollers do not move in step.
-fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |t| t.subsec_nanos());
-    d.mul_f64(0.5 + (nanos % 1000) as f64 / 2000.0)
-}
-
 pub async fn run(config: FeedConfig, ctx: SourceContext) -> SourceResult {
     let mut position: Position = match &ctx.resume {
         Some(p) => serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?,
         None => Position::default(),
     };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(config.timeout_secs.max(1)))
-        .user_agent(concat!(
-            "earshot/",
-            env!("CARGO_PKG_VERSION"),
-            " (social listening for hospitals)"
-        ))
-        .build()
-        .map_err(|e| fail(&ctx, format!("HTTP client: {e}")))?;
+    let client = crate::retry::client(config.timeout_secs).map_err(|e| fail(&ctx, e))?;
     let mut backoff = Duration::from_secs(1);
     loop {
         let wait = match poll(&config, &ctx, &client, &mut position).await {
@@ -184,12 +169,7 @@ async fn poll(
         return Some(Polled::Done);
     }
     if !status.is_success() {
-        let after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(Duration::ZERO, |s| Duration::from_secs(s).min(MAX_WAIT));
+        let after = crate::retry::retry_after(response.headers()).unwrap_or(Duration::ZERO);
         tracing::warn!(source = %ctx.name, url = %config.url, status = status.as_u16(), "feed answered with an error; backing off");
         return Some(Polled::Wait(after));
     }

@@ -7,6 +7,7 @@
 
 pub mod feed;
 pub mod kafka;
+pub mod mastodon;
 pub mod mbox;
 pub mod replay;
 
@@ -43,5 +44,6 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Kafka(kafka) => tokio::spawn(kafka::run(kafka.clone(), ctx)),
         SourceKind::Mbox(mbox) => tokio::spawn(mbox::run(mbox.clone(), ctx)),
         SourceKind::Feed(feed) => tokio::spawn(feed::run(feed.clone(), ctx)),
+        SourceKind::Mastodon(m) => tokio::spawn(mastodon::run(m.clone(), ctx)),
     }
 }
