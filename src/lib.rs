@@ -24,7 +24,8 @@
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
 //!   [`sources::mbox`] mailing-list archives, [`sources::feed`] RSS and Atom,
 //!   [`sources::mastodon`] hashtag timelines, [`sources::kafka`] a posts topic as
-//!   a consumer-group member.
+//!   a consumer-group member, [`sources::webhook`] pushed posts (generic and
+//!   the Meta page webhook), answered only once durable.
 //! - [`stages`]: normalize (forwards and quotes unwrapped), then the engine
 //!   reads (language, relevance) and scores, then spam (all stateless, off the
 //!   committer's thread); then incident growth and alert policy (in the

@@ -83,12 +83,7 @@ fn sigterm_stops_gracefully_and_resumes_where_it_stopped() {
     let w = Workdir::new(&input, 600.0, "");
     let mut child = w.spawn();
     std::thread::sleep(Duration::from_millis(400));
-    let status = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "TERM");
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
     // Everything committed was delivered before exit.

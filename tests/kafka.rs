@@ -295,12 +295,7 @@ async fn posts_from_a_topic_become_the_same_tickets_once_across_restarts() {
             .unwrap()
     };
     let stop = |child: Child| {
-        let killed = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(killed.success());
+        signal(&child, "TERM");
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stderr).into_owned()

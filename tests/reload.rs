@@ -71,12 +71,7 @@ fn packs_reload_on_change_and_sighup_and_bad_ones_are_refused() {
     std::thread::sleep(Duration::from_millis(700));
     std::fs::remove_file(rules.join("broken.toml")).unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let killed = std::process::Command::new("kill")
-        .arg("-HUP")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    signal(&child, "HUP");
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");

@@ -63,6 +63,52 @@ pub enum SourceKind {
     Mbox(MboxConfig),
     Feed(FeedConfig),
     Mastodon(MastodonConfig),
+    Webhook(WebhookConfig),
+}
+
+/// An HTTP endpoint other systems push posts to. It answers 2xx only once
+/// what it received is durable.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub listen: SocketAddr,
+    /// Generic posts: one JSON object (the replay line format) or an array.
+    #[serde(default = "default_webhook_path")]
+    pub path: String,
+    /// The environment variable holding the bearer token generic pushes
+    /// must carry; none: no token asked.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// The Meta (Facebook page) webhook, when set.
+    #[serde(default)]
+    pub meta: Option<MetaWebhookConfig>,
+    /// Larger bodies are refused with 413.
+    #[serde(default = "default_webhook_body")]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaWebhookConfig {
+    #[serde(default = "default_meta_path")]
+    pub path: String,
+    /// The environment variable holding the app secret that signs pushes
+    /// (X-Hub-Signature-256).
+    pub app_secret_env: String,
+    /// The environment variable holding the verify token of the GET handshake.
+    pub verify_token_env: String,
+}
+
+fn default_webhook_path() -> String {
+    "/hooks/posts".into()
+}
+
+fn default_meta_path() -> String {
+    "/hooks/meta".into()
+}
+
+fn default_webhook_body() -> usize {
+    1 << 20
 }
 
 /// Mastodon hashtag timelines, polled over the REST API.
@@ -714,7 +760,8 @@ impl Config {
                 | SourceKind::Kafka(_)
                 | SourceKind::Mbox(_)
                 | SourceKind::Feed(_)
-                | SourceKind::Mastodon(_) => None,
+                | SourceKind::Mastodon(_)
+                | SourceKind::Webhook(_) => None,
             })
             .collect();
         if errors.is_empty() {
@@ -739,7 +786,7 @@ const SECTIONS: &[&str] = &[
     "tickets",
     "alerts",
 ];
-const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox", "feed", "mastodon"];
+const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox", "feed", "mastodon", "webhook"];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
 #[derive(Deserialize)]
@@ -812,6 +859,7 @@ impl<'a> Parser<'a> {
                                 "mbox" => self.section(kind.1).map(SourceKind::Mbox),
                                 "feed" => self.section(kind.1).map(SourceKind::Feed),
                                 "mastodon" => self.section(kind.1).map(SourceKind::Mastodon),
+                                "webhook" => self.section(kind.1).map(SourceKind::Webhook),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

@@ -10,6 +10,7 @@ pub mod kafka;
 pub mod mastodon;
 pub mod mbox;
 pub mod replay;
+pub mod webhook;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::metrics::Metrics;
@@ -45,5 +46,6 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Mbox(mbox) => tokio::spawn(mbox::run(mbox.clone(), ctx)),
         SourceKind::Feed(feed) => tokio::spawn(feed::run(feed.clone(), ctx)),
         SourceKind::Mastodon(m) => tokio::spawn(mastodon::run(m.clone(), ctx)),
+        SourceKind::Webhook(w) => tokio::spawn(webhook::run(w.clone(), ctx)),
     }
 }

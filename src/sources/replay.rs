@@ -151,17 +151,17 @@ impl Reader {
             quote_of: l.quote_of,
             forward_of: l.forward_of,
         };
-        to_post(source, default_channel, strict)
+        line_to_post(source, default_channel, strict)
     }
 }
 
 /// Parses one line into a post of `source`; the error says what is wrong.
 pub fn parse_line(source: &str, default_channel: &str, line: &str) -> Result<Post, String> {
     let l: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    to_post(source, default_channel, l)
+    line_to_post(source, default_channel, l)
 }
 
-fn to_post(source: &str, default_channel: &str, mut l: Line) -> Result<Post, String> {
+pub fn line_to_post(source: &str, default_channel: &str, mut l: Line) -> Result<Post, String> {
     if let Some(raw) = l.mime.take() {
         let mail = crate::email::parse_mime(raw.as_bytes()).ok_or("`mime` is not a mail message")?;
         if l.text.is_empty() {

@@ -173,3 +173,13 @@ pub fn serve(app: axum::Router) -> u16 {
     });
     port
 }
+
+/// Sends `signal` (`TERM`, `HUP`…) to a running earshot.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal}");
+}
