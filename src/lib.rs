@@ -23,7 +23,8 @@
 //!   per post, and phrases of whole words found by those numbers.
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
 //!   [`sources::mbox`] mailing-list archives, [`sources::feed`] RSS and Atom,
-//!   [`sources::mastodon`] hashtag timelines, [`sources::kafka`] a posts topic as
+//!   [`sources::mastodon`] hashtag timelines, [`sources::reddit`] subreddit posts
+//!   and comments, [`sources::kafka`] a posts topic as
 //!   a consumer-group member, [`sources::webhook`] pushed posts (generic and
 //!   the Meta page webhook), answered only once durable.
 //! - [`stages`]: normalize (forwards and quotes unwrapped), then the engine

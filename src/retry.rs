@@ -37,6 +37,66 @@ pub fn client(timeout_secs: u64) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("HTTP client: {e}"))
 }
 
+/// What a polling connector's GET came to.
+pub enum Fetched<T> {
+    /// The body, read as `T`, and the answer's headers.
+    Got(T, reqwest::header::HeaderMap),
+    /// Try again after at least this long (zero: the caller's backoff).
+    Wait(Duration),
+    /// 401: the credentials are wrong, expired or revoked.
+    Unauthorized,
+}
+
+/// A GET of a JSON document from `network`: unreachable, an error status
+/// (waiting for `Retry-After`, or what `rate_wait` reads from the
+/// headers), a cut-off body or one that is not a `T` (counted as
+/// malformed) all come back as `Wait`, logged with `source`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    source: &str,
+    metrics: &crate::metrics::Metrics,
+    network: &str,
+    request: reqwest::RequestBuilder,
+    rate_wait: fn(&reqwest::header::HeaderMap) -> Option<Duration>,
+) -> Fetched<T> {
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(source, error = %e.without_url(), "{network} unreachable; backing off");
+            return Fetched::Wait(Duration::ZERO);
+        }
+    };
+    let status = response.status();
+    let headers = response.headers().clone();
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        tracing::warn!(source, "{network} refused the credentials");
+        return Fetched::Unauthorized;
+    }
+    if !status.is_success() {
+        let after = retry_after(&headers).or_else(|| rate_wait(&headers));
+        tracing::warn!(
+            source,
+            status = status.as_u16(),
+            "{network} answered with an error; backing off"
+        );
+        return Fetched::Wait(after.unwrap_or(Duration::ZERO));
+    }
+    let body = match response.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(source, error = %e.without_url(), "{network} body cut off; backing off");
+            return Fetched::Wait(Duration::ZERO);
+        }
+    };
+    match serde_json::from_slice(&body) {
+        Ok(v) => Fetched::Got(v, headers),
+        Err(e) => {
+            metrics.dropped.with_label_values(&["malformed"]).inc();
+            tracing::warn!(source, error = %e, "{network} answered with something unexpected; backing off");
+            Fetched::Wait(Duration::ZERO)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,14 +61,7 @@ fn hashtag_timelines_are_paged_forward_and_boosts_join_their_original() {
         "[[sources]]\ntype = \"mastodon\"\nname = \"masto\"\ninstance = \"http://127.0.0.1:{port}\"\nhashtags = [\"#rsharapansehat\"]\ntoken_env = \"EARSHOT_TEST_MASTODON_TOKEN\"\nonce = true\n"
     );
     let w = Workdir::with_sources(&source, "");
-    let run = || {
-        earshot()
-            .env("EARSHOT_TEST_MASTODON_TOKEN", "t0ken")
-            .args(["run", "--config"])
-            .arg(w.config())
-            .output()
-            .unwrap()
-    };
+    let run = || w.run_with_env(&[("EARSHOT_TEST_MASTODON_TOKEN", "t0ken")]);
     let out = run();
     assert_ok(&out);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("t0ken"));

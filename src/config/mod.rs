@@ -64,6 +64,54 @@ pub enum SourceKind {
     Feed(FeedConfig),
     Mastodon(MastodonConfig),
     Webhook(WebhookConfig),
+    Reddit(RedditConfig),
+}
+
+/// Subreddits' new posts and comments, polled over Reddit's OAuth API as
+/// an application (client credentials).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedditConfig {
+    pub subreddits: Vec<String>,
+    /// The environment variables holding the app's client id and secret.
+    pub client_id_env: String,
+    pub client_secret_env: String,
+    /// Read comments too, not only new posts.
+    #[serde(default = "yes")]
+    pub comments: bool,
+    #[serde(default = "default_reddit_api")]
+    pub api: String,
+    #[serde(default = "default_reddit_token_url")]
+    pub token_url: String,
+    #[serde(default = "default_reddit_interval")]
+    pub interval_secs: u64,
+    /// Items a page (Reddit's most is 100).
+    #[serde(default = "default_reddit_limit")]
+    pub limit: u32,
+    #[serde(default)]
+    pub once: bool,
+    #[serde(default = "default_feed_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_reddit_api() -> String {
+    "https://oauth.reddit.com".into()
+}
+
+fn default_reddit_token_url() -> String {
+    "https://www.reddit.com/api/v1/access_token".into()
+}
+
+fn default_reddit_interval() -> u64 {
+    120
+}
+
+fn default_reddit_limit() -> u32 {
+    100
 }
 
 /// An HTTP endpoint other systems push posts to. It answers 2xx only once
@@ -761,7 +809,8 @@ impl Config {
                 | SourceKind::Mbox(_)
                 | SourceKind::Feed(_)
                 | SourceKind::Mastodon(_)
-                | SourceKind::Webhook(_) => None,
+                | SourceKind::Webhook(_)
+                | SourceKind::Reddit(_) => None,
             })
             .collect();
         if errors.is_empty() {
@@ -786,7 +835,7 @@ const SECTIONS: &[&str] = &[
     "tickets",
     "alerts",
 ];
-const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox", "feed", "mastodon", "webhook"];
+const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox", "feed", "mastodon", "webhook", "reddit"];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
 #[derive(Deserialize)]
@@ -860,6 +909,7 @@ impl<'a> Parser<'a> {
                                 "feed" => self.section(kind.1).map(SourceKind::Feed),
                                 "mastodon" => self.section(kind.1).map(SourceKind::Mastodon),
                                 "webhook" => self.section(kind.1).map(SourceKind::Webhook),
+                                "reddit" => self.section(kind.1).map(SourceKind::Reddit),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

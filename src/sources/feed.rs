@@ -12,7 +12,7 @@
 //! the last entry of a poll, so a crash in the middle fetches the whole feed
 //! again and the ids skip what was done.
 
-use super::{SourceContext, SourceError, SourceResult};
+use super::{SourceContext, SourceResult};
 use crate::config::FeedConfig;
 use crate::post::{Ack, Author, Envelope, Post};
 use crate::retry::jitter;
@@ -31,13 +31,6 @@ struct Position {
     modified: Option<String>,
     #[serde(default)]
     seen: VecDeque<String>,
-}
-
-fn fail(ctx: &SourceContext, message: String) -> SourceError {
-    SourceError::Failed {
-        source_name: ctx.name.clone(),
-        message,
-    }
 }
 
 /// Text from feed HTML: tags dropped, the common entities read.
@@ -114,10 +107,10 @@ enum Polled {
 
 pub async fn run(config: FeedConfig, ctx: SourceContext) -> SourceResult {
     let mut position: Position = match &ctx.resume {
-        Some(p) => serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?,
+        Some(p) => serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?,
         None => Position::default(),
     };
-    let client = crate::retry::client(config.timeout_secs).map_err(|e| fail(&ctx, e))?;
+    let client = crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?;
     let mut backoff = Duration::from_secs(1);
     loop {
         let wait = match poll(&config, &ctx, &client, &mut position).await {

@@ -11,7 +11,7 @@
 //! fingerprint and changes nothing. The SQLite cursor is kept for operators;
 //! the group's committed offsets are what a restart resumes from.
 
-use super::{SourceContext, SourceError, SourceResult};
+use super::{SourceContext, SourceResult};
 use crate::config::KafkaSourceConfig;
 use crate::post::{Ack, Envelope};
 use crate::sources::replay::Reader;
@@ -20,13 +20,6 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
-
-fn fail(ctx: &SourceContext, message: String) -> SourceError {
-    SourceError::Failed {
-        source_name: ctx.name.clone(),
-        message,
-    }
-}
 
 pub async fn run(config: KafkaSourceConfig, ctx: SourceContext) -> SourceResult {
     let mut c = ClientConfig::new();
@@ -39,21 +32,16 @@ pub async fn run(config: KafkaSourceConfig, ctx: SourceContext) -> SourceResult 
         c.set(k, v);
     }
     if let Some(var) = &config.password_env {
-        let password = std::env::var(var).map_err(|_| {
-            fail(
-                &ctx,
-                format!("environment variable {var} (the SASL password) is not set"),
-            )
-        })?;
+        let password = ctx.secret(var, "the SASL password")?;
         c.set("sasl.password", password);
     }
     let consumer: Arc<StreamConsumer> = Arc::new(
         c.create()
-            .map_err(|e| fail(&ctx, format!("kafka consumer for {}: {e}", config.brokers)))?,
+            .map_err(|e| ctx.fail(format!("kafka consumer for {}: {e}", config.brokers)))?,
     );
     consumer
         .subscribe(&[&config.topic])
-        .map_err(|e| fail(&ctx, format!("subscribe to {}: {e}", config.topic)))?;
+        .map_err(|e| ctx.fail(format!("subscribe to {}: {e}", config.topic)))?;
 
     // Durability arrives in commit order: store each offset then.
     let (durable_tx, mut durable_rx) = mpsc::unbounded_channel::<(i32, i64, oneshot::Receiver<()>)>();

@@ -13,10 +13,10 @@
 //! Cursor: `{"tags": {TAG: newest id}}`; a status's position holds its id.
 
 use super::feed::strip_html;
-use super::{SourceContext, SourceError, SourceResult};
+use super::{Pacing, SourceContext, SourceResult};
 use crate::config::MastodonConfig;
 use crate::post::{Ack, Author, Envelope, Post, Refs};
-use crate::retry::jitter;
+use crate::retry::{Fetched, get_json};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -57,13 +57,6 @@ pub struct Account {
 struct Position {
     #[serde(default)]
     tags: BTreeMap<String, String>,
-}
-
-fn fail(ctx: &SourceContext, message: String) -> SourceError {
-    SourceError::Failed {
-        source_name: ctx.name.clone(),
-        message,
-    }
 }
 
 /// Mastodon ids are integers in strings: longer is newer.
@@ -129,66 +122,37 @@ async fn get(ctx: &SourceContext, client: &reqwest::Client, url: &str, token: Op
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let response = match req.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(source = %ctx.name, error = %e.without_url(), "mastodon unreachable; backing off");
-            return Page::Wait(Duration::ZERO);
-        }
-    };
-    let status = response.status();
-    let pause = rate_limit_wait(response.headers());
-    if !status.is_success() {
-        let after = crate::retry::retry_after(response.headers());
-        tracing::warn!(source = %ctx.name, status = status.as_u16(), "mastodon answered with an error; backing off");
-        return Page::Wait(after.or(pause).unwrap_or(Duration::ZERO));
-    }
-    let next = response
-        .headers()
+    let (mut statuses, headers) =
+        match get_json::<Vec<Status>>(&ctx.name, &ctx.metrics, "mastodon", req, rate_limit_wait).await {
+            Fetched::Got(statuses, headers) => (statuses, headers),
+            Fetched::Wait(after) => return Page::Wait(after),
+            Fetched::Unauthorized => return Page::Wait(Duration::ZERO),
+        };
+    let next = headers
         .get(reqwest::header::LINK)
         .and_then(|v| v.to_str().ok())
         .and_then(prev_link);
-    let body = match response.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!(source = %ctx.name, error = %e.without_url(), "mastodon body cut off; backing off");
-            return Page::Wait(Duration::ZERO);
-        }
-    };
-    match serde_json::from_slice::<Vec<Status>>(&body) {
-        Ok(mut statuses) => {
-            statuses.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
-            if let Some(p) = pause {
-                tokio::time::sleep(p).await;
-            }
-            Page::Got(statuses, next)
-        }
-        Err(e) => {
-            ctx.metrics.dropped.with_label_values(&["malformed"]).inc();
-            tracing::warn!(source = %ctx.name, url, error = %e, "not a list of statuses; backing off");
-            Page::Wait(Duration::ZERO)
-        }
+    statuses.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
+    if let Some(p) = rate_limit_wait(&headers) {
+        tokio::time::sleep(p).await;
     }
+    Page::Got(statuses, next)
 }
 
 pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
     let mut position: Position = match &ctx.resume {
-        Some(p) => serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?,
+        Some(p) => serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?,
         None => Position::default(),
     };
     let token = match &config.token_env {
-        Some(var) => Some(
-            std::env::var(var).map_err(|_| fail(&ctx, format!("environment variable {var} (the token) is not set")))?,
-        ),
+        Some(var) => Some(ctx.secret(var, "the token")?),
         None => None,
     };
-    let client = crate::retry::client(config.timeout_secs).map_err(|e| fail(&ctx, e))?;
+    let client = crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?;
     let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
     let base = config.instance.trim_end_matches('/').to_owned();
-    let mut backoff = Duration::from_secs(1);
+    let mut pacing = Pacing::new(config.interval_secs, config.once);
     loop {
-        let mut all_done = true;
-        let mut wait = Duration::ZERO;
         for tag in &config.hashtags {
             let tag = tag.trim_start_matches('#').to_owned();
             let mut url = format!("{base}/api/v1/timelines/tag/{tag}?limit={}", config.limit);
@@ -198,8 +162,7 @@ pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
             loop {
                 match get(&ctx, &client, &url, token.as_deref()).await {
                     Page::Wait(after) => {
-                        all_done = false;
-                        wait = wait.max(jitter(backoff).max(after));
+                        pacing.failed(after);
                         break;
                     }
                     Page::Got(statuses, next) => {
@@ -233,18 +196,8 @@ pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
                 }
             }
         }
-        if all_done {
-            backoff = Duration::from_secs(1);
-            if config.once {
-                return Ok(());
-            }
-            wait = Duration::from_secs(config.interval_secs.max(1));
-        } else {
-            backoff = (backoff * 2).min(MAX_WAIT);
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = ctx.stop.cancelled() => return Ok(()),
+        if !pacing.rest(&ctx.stop).await {
+            return Ok(());
         }
     }
 }

@@ -8,7 +8,7 @@
 //! Cursor: `{"file": NAME, "message": N}`, the number of messages of that
 //! file whose effects are durable: a restart skips them.
 
-use super::{SourceContext, SourceError, SourceResult};
+use super::{SourceContext, SourceResult};
 use crate::config::MboxConfig;
 use crate::post::{Ack, Author, Envelope, Post, Refs};
 use chrono::{DateTime, Utc};
@@ -18,13 +18,6 @@ use serde::{Deserialize, Serialize};
 struct Position {
     file: String,
     message: u64,
-}
-
-fn fail(ctx: &SourceContext, message: String) -> SourceError {
-    SourceError::Failed {
-        source_name: ctx.name.clone(),
-        message,
-    }
 }
 
 /// One archived message as a post of `source`.
@@ -68,10 +61,10 @@ pub fn to_post(source: &str, config: &MboxConfig, raw: &[u8], place: &str, archi
 }
 
 pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
-    let files = super::replay::files(&config.path, "mbox")
-        .map_err(|e| fail(&ctx, format!("{}: {e}", config.path.display())))?;
+    let files =
+        super::replay::files(&config.path, "mbox").map_err(|e| ctx.fail(format!("{}: {e}", config.path.display())))?;
     let resume: Option<Position> = match &ctx.resume {
-        Some(p) => Some(serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?),
+        Some(p) => Some(serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?),
         None => None,
     };
     // Reading and decoding are blocking work: off the async threads.
@@ -86,7 +79,7 @@ pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
                 Some(r) if name == r.file => r.message,
                 _ => 0,
             };
-            let file = std::fs::File::open(&path).map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
+            let file = std::fs::File::open(&path).map_err(|e| ctx.fail(format!("{}: {e}", path.display())))?;
             let messages = mail_parser::mailbox::mbox::MessageIterator::new(std::io::BufReader::new(file));
             for (i, message) in messages.enumerate() {
                 let n = i as u64 + 1;
@@ -135,5 +128,5 @@ pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
         }
         Ok(())
     });
-    handle.await.map_err(|e| fail(&ctx, format!("reader: {e}")))?
+    handle.await.map_err(|e| ctx.fail(format!("reader: {e}")))?
 }

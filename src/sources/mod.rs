@@ -9,12 +9,14 @@ pub mod feed;
 pub mod kafka;
 pub mod mastodon;
 pub mod mbox;
+pub mod reddit;
 pub mod replay;
 pub mod webhook;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::metrics::Metrics;
 use crate::post::Envelope;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +30,75 @@ pub struct SourceContext {
     pub metrics: Metrics,
     /// The committed cursor position to resume from, if any.
     pub resume: Option<String>,
+}
+
+impl SourceContext {
+    /// The error that stops this source, naming it.
+    pub fn fail(&self, message: impl Into<String>) -> SourceError {
+        SourceError::Failed {
+            source_name: self.name.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// A secret from the environment variable `var` (`what` it is, for the
+    /// error when it is missing or empty).
+    pub fn secret(&self, var: &str, what: &str) -> Result<String, SourceError> {
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Ok(v),
+            _ => Err(self.fail(format!("environment variable {var} ({what}) is not set"))),
+        }
+    }
+}
+
+/// When a polling connector polls next: `interval` after a poll that got
+/// everything, after one that did not a doubling, jittered backoff (or
+/// what the network asked for, if longer).
+pub struct Pacing {
+    backoff: Duration,
+    interval: Duration,
+    once: bool,
+    failed: Option<Duration>,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(900);
+
+impl Pacing {
+    pub fn new(interval_secs: u64, once: bool) -> Self {
+        Pacing {
+            backoff: Duration::from_secs(1),
+            interval: Duration::from_secs(interval_secs.max(1)),
+            once,
+            failed: None,
+        }
+    }
+
+    /// Notes a failed request of this poll; `after`: what the far side
+    /// asked to wait.
+    pub fn failed(&mut self, after: Duration) {
+        let wait = crate::retry::jitter(self.backoff).max(after);
+        self.failed = Some(self.failed.map_or(wait, |w| w.max(wait)));
+    }
+
+    /// Waits for the next poll; false when the source is done (a `once`
+    /// source after a poll that got everything, or a stop).
+    pub async fn rest(&mut self, stop: &CancellationToken) -> bool {
+        let wait = match self.failed.take() {
+            Some(wait) => {
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                wait
+            }
+            None if self.once => return false,
+            None => {
+                self.backoff = Duration::from_secs(1);
+                self.interval
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => true,
+            _ = stop.cancelled() => false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,5 +118,6 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Feed(feed) => tokio::spawn(feed::run(feed.clone(), ctx)),
         SourceKind::Mastodon(m) => tokio::spawn(mastodon::run(m.clone(), ctx)),
         SourceKind::Webhook(w) => tokio::spawn(webhook::run(w.clone(), ctx)),
+        SourceKind::Reddit(r) => tokio::spawn(reddit::run(r.clone(), ctx)),
     }
 }

@@ -5,7 +5,7 @@
 //! effects are durable. A restart seeks there, so nothing is read twice and
 //! nothing skipped.
 
-use super::{SourceContext, SourceError, SourceResult};
+use super::{SourceContext, SourceResult};
 use crate::config::ReplayConfig;
 use crate::post::{Ack, Author, Envelope, Post, Refs};
 use chrono::{DateTime, Utc};
@@ -219,13 +219,6 @@ struct Position {
     offset: u64,
 }
 
-fn fail(ctx: &SourceContext, message: String) -> SourceError {
-    SourceError::Failed {
-        source_name: ctx.name.clone(),
-        message,
-    }
-}
-
 /// The files to read, with the names their cursor uses: `path` itself, or
 /// the files of that directory whose extension is `ext`, in name order.
 pub fn files(path: &Path, ext: &str) -> std::io::Result<Vec<(String, PathBuf)>> {
@@ -248,9 +241,9 @@ pub fn files(path: &Path, ext: &str) -> std::io::Result<Vec<(String, PathBuf)>> 
 }
 
 pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
-    let files = files(&config.path, "jsonl").map_err(|e| fail(&ctx, format!("{}: {e}", config.path.display())))?;
+    let files = files(&config.path, "jsonl").map_err(|e| ctx.fail(format!("{}: {e}", config.path.display())))?;
     let resume: Option<Position> = match &ctx.resume {
-        Some(p) => Some(serde_json::from_str(p).map_err(|e| fail(&ctx, format!("stored cursor `{p}`: {e}")))?),
+        Some(p) => Some(serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?),
         None => None,
     };
     let mut pace = (config.rate > 0.0).then(|| {
@@ -270,14 +263,13 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
         };
         let file = tokio::fs::File::open(&path)
             .await
-            .map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
+            .map_err(|e| ctx.fail(format!("{}: {e}", path.display())))?;
         let mut reader = BufReader::new(file);
-        let mut line_no =
-            1 + count_newlines(&path, start).map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
+        let mut line_no = 1 + count_newlines(&path, start).map_err(|e| ctx.fail(format!("{}: {e}", path.display())))?;
         reader
             .seek(std::io::SeekFrom::Start(start))
             .await
-            .map_err(|e| fail(&ctx, format!("{}: {e}", path.display())))?;
+            .map_err(|e| ctx.fail(format!("{}: {e}", path.display())))?;
         let mut offset = start;
         let mut buf = Vec::new();
         loop {
@@ -288,7 +280,7 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
             let n = reader
                 .read_until(b'\n', &mut buf)
                 .await
-                .map_err(|e| fail(&ctx, format!("{}:{line_no}: {e}", path.display())))?;
+                .map_err(|e| ctx.fail(format!("{}:{line_no}: {e}", path.display())))?;
             if n == 0 {
                 break;
             }

@@ -12,7 +12,7 @@
 //! nothing; post ids make the retries idempotent. Malformed posts are
 //! counted, skipped and named in the answer.
 
-use super::{SourceContext, SourceError, SourceResult};
+use super::{SourceContext, SourceResult};
 use crate::config::WebhookConfig;
 use crate::post::{Ack, Author, Envelope, Post, Refs};
 use axum::Router;
@@ -47,38 +47,22 @@ struct MetaSecrets {
     verify_token: String,
 }
 
-fn env_secret(ctx: &SourceContext, var: &str) -> Result<String, SourceError> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Ok(v),
-        _ => Err(SourceError::Failed {
-            source_name: ctx.name.clone(),
-            message: format!("environment variable `{var}` is not set"),
-        }),
-    }
-}
-
 pub async fn run(config: WebhookConfig, ctx: SourceContext) -> SourceResult {
     let token = match &config.token_env {
-        Some(var) => Some(env_secret(&ctx, var)?),
+        Some(var) => Some(ctx.secret(var, "the bearer token")?),
         None => None,
     };
     let meta = match &config.meta {
         Some(m) => Some(MetaSecrets {
-            app_secret: env_secret(&ctx, &m.app_secret_env)?,
-            verify_token: env_secret(&ctx, &m.verify_token_env)?,
+            app_secret: ctx.secret(&m.app_secret_env, "the Meta app secret")?,
+            verify_token: ctx.secret(&m.verify_token_env, "the Meta verify token")?,
         }),
         None => None,
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|e| SourceError::Failed {
-            source_name: ctx.name.clone(),
-            message: format!("listen on {}: {e}", config.listen),
-        })?;
-    let addr = listener.local_addr().map_err(|e| SourceError::Failed {
-        source_name: ctx.name.clone(),
-        message: e.to_string(),
-    })?;
+        .map_err(|e| ctx.fail(format!("listen on {}: {e}", config.listen)))?;
+    let addr = listener.local_addr().map_err(|e| ctx.fail(e.to_string()))?;
     tracing::info!(source = %ctx.name, %addr, "webhook receiver listening");
     let stop = ctx.stop.clone();
     let state = Arc::new(Receiver {
@@ -97,10 +81,7 @@ pub async fn run(config: WebhookConfig, ctx: SourceContext) -> SourceResult {
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;
-    served.map_err(|e| SourceError::Failed {
-        source_name: state.ctx.name.clone(),
-        message: e.to_string(),
-    })
+    served.map_err(|e| state.ctx.fail(e.to_string()))
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {

@@ -84,6 +84,17 @@ path = "{state}"
             .unwrap()
     }
 
+    /// `earshot run` with these environment variables (secrets, say).
+    pub fn run_with_env(&self, vars: &[(&str, &str)]) -> Output {
+        earshot()
+            .envs(vars.iter().copied())
+            .arg("run")
+            .arg("--config")
+            .arg(self.config())
+            .output()
+            .unwrap()
+    }
+
     /// `earshot ARGS… --config CONFIG`.
     pub fn command(&self, args: &[&str]) -> Output {
         earshot()
