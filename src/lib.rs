@@ -24,7 +24,7 @@
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
 //!   [`sources::mbox`] mailing-list archives, [`sources::feed`] RSS and Atom,
 //!   [`sources::mastodon`] hashtag timelines, [`sources::reddit`] subreddit posts
-//!   and comments, [`sources::kafka`] a posts topic as
+//!   and comments, [`sources::bluesky`] post search, [`sources::kafka`] a posts topic as
 //!   a consumer-group member, [`sources::webhook`] pushed posts (generic and
 //!   the Meta page webhook), answered only once durable.
 //! - [`stages`]: normalize (forwards and quotes unwrapped), then the engine

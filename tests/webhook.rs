@@ -77,7 +77,7 @@ async fn pushes_are_durable_before_they_are_answered() {
          [sources.meta]\napp_secret_env = \"META_SECRET\"\nverify_token_env = \"META_VERIFY\"\n"
     );
     let w = Workdir::with_sources(&sources, "");
-    let mut child = start(&w);
+    let mut child = Running(start(&w));
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
 
@@ -181,7 +181,7 @@ async fn pushes_are_durable_before_they_are_answered() {
     assert_eq!(comment["channels"][0], "facebook", "{comment}");
     assert_eq!(comment["posts"][0]["url"], "https://www.facebook.com/104512_9_31");
 
-    signal(&child, "TERM");
-    let exit = child.wait().unwrap();
+    signal(&child.0, "TERM");
+    let exit = child.0.wait().unwrap();
     assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
 }

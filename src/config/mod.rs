@@ -65,6 +65,37 @@ pub enum SourceKind {
     Mastodon(MastodonConfig),
     Webhook(WebhookConfig),
     Reddit(RedditConfig),
+    Bluesky(BlueskyConfig),
+}
+
+/// Bluesky post search (`app.bsky.feed.searchPosts`), newest first.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueskyConfig {
+    /// Search queries: names, handles, hashtags.
+    pub queries: Vec<String>,
+    /// Where the XRPC calls go: the public AppView, or the account's PDS
+    /// when signed in.
+    #[serde(default = "default_bluesky_service")]
+    pub service: String,
+    /// The environment variables holding a handle and an app password;
+    /// both or neither.
+    #[serde(default)]
+    pub identifier_env: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default = "default_reddit_interval")]
+    pub interval_secs: u64,
+    #[serde(default = "default_reddit_limit")]
+    pub limit: u32,
+    #[serde(default)]
+    pub once: bool,
+    #[serde(default = "default_feed_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_bluesky_service() -> String {
+    "https://public.api.bsky.app".into()
 }
 
 /// Subreddits' new posts and comments, polled over Reddit's OAuth API as
@@ -810,7 +841,8 @@ impl Config {
                 | SourceKind::Feed(_)
                 | SourceKind::Mastodon(_)
                 | SourceKind::Webhook(_)
-                | SourceKind::Reddit(_) => None,
+                | SourceKind::Reddit(_)
+                | SourceKind::Bluesky(_) => None,
             })
             .collect();
         if errors.is_empty() {
@@ -835,7 +867,9 @@ const SECTIONS: &[&str] = &[
     "tickets",
     "alerts",
 ];
-const SOURCE_TYPES: &[&str] = &["replay", "kafka", "mbox", "feed", "mastodon", "webhook", "reddit"];
+const SOURCE_TYPES: &[&str] = &[
+    "replay", "kafka", "mbox", "feed", "mastodon", "webhook", "reddit", "bluesky",
+];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
 #[derive(Deserialize)]
@@ -910,6 +944,7 @@ impl<'a> Parser<'a> {
                                 "mastodon" => self.section(kind.1).map(SourceKind::Mastodon),
                                 "webhook" => self.section(kind.1).map(SourceKind::Webhook),
                                 "reddit" => self.section(kind.1).map(SourceKind::Reddit),
+                                "bluesky" => self.section(kind.1).map(SourceKind::Bluesky),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

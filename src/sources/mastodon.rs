@@ -15,7 +15,7 @@
 use super::feed::strip_html;
 use super::{Pacing, SourceContext, SourceResult};
 use crate::config::MastodonConfig;
-use crate::post::{Ack, Author, Envelope, Post, Refs};
+use crate::post::{Author, Post, Refs};
 use crate::retry::{Fetched, get_json};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -149,7 +149,6 @@ pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
         None => None,
     };
     let client = crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?;
-    let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
     let base = config.instance.trim_end_matches('/').to_owned();
     let mut pacing = Pacing::new(config.interval_secs, config.once);
     loop {
@@ -176,16 +175,8 @@ pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
                         for status in fresh {
                             position.tags.insert(tag.clone(), status.id.clone());
                             let cursor = serde_json::to_string(&position).expect("positions serialize");
-                            let mut post = to_post(&ctx.name, &status);
-                            post.cursor.clone_from(&cursor);
-                            received.inc();
-                            let envelope = Envelope {
-                                post: Some(post),
-                                ack: Ack::new(&ctx.name, cursor),
-                            };
-                            tokio::select! {
-                                sent = ctx.out.send(envelope) => if sent.is_err() { return Ok(()) },
-                                _ = ctx.stop.cancelled() => return Ok(()),
+                            if !ctx.emit(Some(to_post(&ctx.name, &status)), cursor).await {
+                                return Ok(());
                             }
                         }
                         match next {

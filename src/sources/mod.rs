@@ -5,6 +5,7 @@
 //! Adding a connector: a config struct and a variant in `config::SourceKind`,
 //! a module here with a `run` function, and one arm in `spawn`.
 
+pub mod bluesky;
 pub mod feed;
 pub mod kafka;
 pub mod mastodon;
@@ -15,7 +16,7 @@ pub mod webhook;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::metrics::Metrics;
-use crate::post::Envelope;
+use crate::post::{Ack, Envelope, Post};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -38,6 +39,25 @@ impl SourceContext {
         SourceError::Failed {
             source_name: self.name.clone(),
             message: message.into(),
+        }
+    }
+
+    /// Sends `post` (none: a position passed without a usable post) at
+    /// `cursor` down the pipeline, counting it as received; false when the
+    /// pipeline or the source stops.
+    pub async fn emit(&self, post: Option<Post>, cursor: String) -> bool {
+        let post = post.map(|mut p| {
+            p.cursor.clone_from(&cursor);
+            self.metrics.received.with_label_values(&[&self.name]).inc();
+            p
+        });
+        let envelope = Envelope {
+            post,
+            ack: Ack::new(&self.name, cursor),
+        };
+        tokio::select! {
+            sent = self.out.send(envelope) => sent.is_ok(),
+            _ = self.stop.cancelled() => false,
         }
     }
 
@@ -119,5 +139,6 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Mastodon(m) => tokio::spawn(mastodon::run(m.clone(), ctx)),
         SourceKind::Webhook(w) => tokio::spawn(webhook::run(w.clone(), ctx)),
         SourceKind::Reddit(r) => tokio::spawn(reddit::run(r.clone(), ctx)),
+        SourceKind::Bluesky(b) => tokio::spawn(bluesky::run(b.clone(), ctx)),
     }
 }

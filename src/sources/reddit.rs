@@ -18,7 +18,7 @@
 
 use super::{Pacing, SourceContext, SourceResult};
 use crate::config::RedditConfig;
-use crate::post::{Ack, Author, Envelope, Post, Refs};
+use crate::post::{Author, Post, Refs};
 use crate::retry::{Fetched, get_json};
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
@@ -198,7 +198,6 @@ pub async fn run(config: RedditConfig, ctx: SourceContext) -> SourceResult {
         token_url: config.token_url.clone(),
         token: None,
     };
-    let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
     let api = config.api.trim_end_matches('/').to_owned();
     let kinds: &[&str] = if config.comments {
         &["new", "comments"]
@@ -270,18 +269,8 @@ pub async fn run(config: RedditConfig, ctx: SourceContext) -> SourceResult {
                 for item in fresh {
                     position.feeds.insert(feed.clone(), item.id.clone());
                     let cursor = serde_json::to_string(&position).expect("positions serialize");
-                    let post = to_post(&ctx.name, &item).map(|mut p| {
-                        p.cursor.clone_from(&cursor);
-                        received.inc();
-                        p
-                    });
-                    let envelope = Envelope {
-                        post,
-                        ack: Ack::new(&ctx.name, cursor),
-                    };
-                    tokio::select! {
-                        sent = ctx.out.send(envelope) => if sent.is_err() { return Ok(()) },
-                        _ = ctx.stop.cancelled() => return Ok(()),
+                    if !ctx.emit(to_post(&ctx.name, &item), cursor).await {
+                        return Ok(());
                     }
                 }
             }

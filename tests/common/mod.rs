@@ -185,6 +185,16 @@ pub fn serve(app: axum::Router) -> u16 {
     port
 }
 
+/// A running earshot, killed if the test ends early (a failed assertion
+/// must not leave a server behind).
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
 /// Sends `signal` (`TERM`, `HUP`…) to a running earshot.
 pub fn signal(child: &Child, signal: &str) {
     let status = Command::new("kill")
