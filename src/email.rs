@@ -13,6 +13,8 @@
 //! quoted-printable, base64, multipart, HTML-only bodies, messages forwarded
 //! as attachments) into the plain text `split` reads.
 
+use crate::post::{Author, Post, Refs};
+use chrono::{DateTime, Utc};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -251,6 +253,56 @@ pub struct Mail {
     /// The plain-text body; a message forwarded as an attachment follows
     /// it as a forwarded block, so that `split` sees it.
     pub text: String,
+}
+
+/// One mailing-list message as a post of `source`: its Message-ID is its
+/// id (`place`, where the message is, when it has none), In-Reply-To and
+/// References link it to the messages it answers, the list's `members` are
+/// its audience, and `received` (Unix seconds) stands in for a missing Date.
+pub fn to_post(
+    source: &str,
+    channel: &str,
+    members: Option<u64>,
+    raw: &[u8],
+    place: &str,
+    received: i64,
+) -> Result<Post, String> {
+    let mail = parse_mime(raw).ok_or("not a mail message")?;
+    if mail.text.trim().is_empty() && mail.subject.is_none() {
+        return Err("a message without text or subject".into());
+    }
+    let native_id = mail.message_id.clone().unwrap_or_else(|| place.to_owned());
+    let created_at = mail
+        .date
+        .as_deref()
+        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+        .map(|d| d.to_utc())
+        .or_else(|| DateTime::<Utc>::from_timestamp(received, 0))
+        .unwrap_or_else(Utc::now);
+    Ok(Post {
+        id: format!("{source}:{native_id}"),
+        source: source.to_owned(),
+        channel: channel.to_owned(),
+        native_id,
+        provider: None,
+        author: Author {
+            handle: mail.from.unwrap_or_else(|| "unknown".into()),
+            display_name: mail.from_name,
+            audience: members,
+        },
+        subject: mail.subject,
+        text: mail.text,
+        lang: None,
+        lang_confidence: 0.0,
+        url: None,
+        created_at,
+        refs: Refs {
+            reply_to: mail.references.into_iter().next(),
+            quote_of: None,
+            forward_of: None,
+        },
+        ..Post::default()
+    })
 }
 
 /// Decodes a raw message; `None` when it is not a message at all.

@@ -22,7 +22,8 @@
 //! - [`text`]: folding, a post's words, the vocabulary that numbers them once
 //!   per post, and phrases of whole words found by those numbers.
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
-//!   [`sources::mbox`] mailing-list archives, [`sources::feed`] RSS and Atom,
+//!   [`sources::mbox`] mailing-list archives, [`sources::imap`] mailing-list
+//!   mailboxes (read-only, IDLE), [`sources::feed`] RSS and Atom,
 //!   [`sources::mastodon`] hashtag timelines, [`sources::reddit`] subreddit posts
 //!   and comments, [`sources::bluesky`] post search, [`sources::kafka`] a posts topic as
 //!   a consumer-group member, [`sources::webhook`] pushed posts (generic and

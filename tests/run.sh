@@ -30,6 +30,21 @@ PY
 fi
 "$EARSHOT_TANSU" --version
 
+echo "== mail server"
+# A real IMAP server for tests/imap.rs: Debian's Dovecot. The tests start
+# their own instances, each with a throw-away config, CA and mailbox.
+export EARSHOT_DOVECOT="${EARSHOT_DOVECOT:-/usr/sbin/dovecot}"
+if [[ ! -x "$EARSHOT_DOVECOT" ]] || ! command -v openssl >/dev/null; then
+  as_root=()
+  [[ "$(id -u)" -ne 0 ]] && as_root=(sudo -n)
+  install=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dovecot-imapd openssl)
+  if ! "${install[@]}" >/dev/null && ! { "${as_root[@]}" apt-get update -q >/dev/null && "${install[@]}" >/dev/null; }; then
+    echo "tests/run.sh: cannot install Debian's dovecot-imapd; the IMAP tests need it" >&2
+    exit 1
+  fi
+fi
+"$EARSHOT_DOVECOT" --version
+
 echo "== build"
 cargo build --locked --all-targets
 

@@ -10,29 +10,15 @@ use common::*;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start(w: &Workdir) -> Child {
-    earshot()
-        .arg("run")
-        .arg("--config")
-        .arg(w.config())
-        .env("HOOK_TOKEN", "t0ken")
-        .env("META_SECRET", "app-s3cret")
-        .env("META_VERIFY", "verify-me")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    w.spawn_with_env(&[
+        ("HOOK_TOKEN", "t0ken"),
+        ("META_SECRET", "app-s3cret"),
+        ("META_VERIFY", "verify-me"),
+    ])
 }
 
 fn sign(body: &str) -> String {

@@ -66,6 +66,66 @@ pub enum SourceKind {
     Webhook(WebhookConfig),
     Reddit(RedditConfig),
     Bluesky(BlueskyConfig),
+    Imap(ImapConfig),
+}
+
+/// A mailing list's mailbox on an IMAP server, read-only (EXAMINE and
+/// BODY.PEEK: no flag ever changes), followed with IDLE where the server
+/// offers it, polled otherwise.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    pub host: String,
+    /// Default: 993 with `tls = "implicit"`, 143 otherwise.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: ImapTls,
+    /// PEM certificates trusted besides the public roots (a hospital's own
+    /// CA, a self-signed server).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    pub username: String,
+    /// The environment variable holding the password.
+    pub password_env: String,
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    #[serde(default = "default_email_channel")]
+    pub channel: String,
+    /// The list's members, when known: the audience of every message.
+    #[serde(default)]
+    pub members: Option<u64>,
+    /// Wait for new mail with IDLE when the server offers it.
+    #[serde(default = "yes")]
+    pub idle: bool,
+    /// Seconds between polls without IDLE, and between IDLE renewals
+    /// (servers drop an IDLE after 30 minutes).
+    #[serde(default = "default_imap_interval")]
+    pub interval_secs: u64,
+    #[serde(default)]
+    pub once: bool,
+    #[serde(default = "default_feed_timeout")]
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapTls {
+    /// TLS from the first byte (IMAPS, port 993).
+    #[default]
+    Implicit,
+    /// Plain connection upgraded with STARTTLS before login.
+    Starttls,
+    /// No TLS: only for a server on the same host.
+    None,
+}
+
+fn default_mailbox() -> String {
+    "INBOX".into()
+}
+
+fn default_imap_interval() -> u64 {
+    300
 }
 
 /// Bluesky post search (`app.bsky.feed.searchPosts`), newest first.
@@ -835,7 +895,17 @@ impl Config {
                     message: format!("source `{}`: {} does not exist", s.name, m.path.display()),
                     hint: Some("paths are relative to the working directory".into()),
                 }),
+                SourceKind::Imap(i) if i.ca_file.as_ref().is_some_and(|f| !f.exists()) => Some(ConfigError {
+                    at: Some(s.at.clone()),
+                    message: format!(
+                        "source `{}`: ca_file {} does not exist",
+                        s.name,
+                        i.ca_file.as_ref().map(|f| f.display().to_string()).unwrap_or_default()
+                    ),
+                    hint: Some("paths are relative to the working directory".into()),
+                }),
                 SourceKind::Replay(_)
+                | SourceKind::Imap(_)
                 | SourceKind::Kafka(_)
                 | SourceKind::Mbox(_)
                 | SourceKind::Feed(_)
@@ -868,7 +938,7 @@ const SECTIONS: &[&str] = &[
     "alerts",
 ];
 const SOURCE_TYPES: &[&str] = &[
-    "replay", "kafka", "mbox", "feed", "mastodon", "webhook", "reddit", "bluesky",
+    "replay", "kafka", "mbox", "imap", "feed", "mastodon", "webhook", "reddit", "bluesky",
 ];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
@@ -945,6 +1015,7 @@ impl<'a> Parser<'a> {
                                 "webhook" => self.section(kind.1).map(SourceKind::Webhook),
                                 "reddit" => self.section(kind.1).map(SourceKind::Reddit),
                                 "bluesky" => self.section(kind.1).map(SourceKind::Bluesky),
+                                "imap" => self.section(kind.1).map(SourceKind::Imap),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

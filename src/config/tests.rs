@@ -137,3 +137,32 @@ fn risk_thresholds_map_to_severity() {
     assert_eq!(r.severity(60.0), Severity::High);
     assert_eq!(r.severity(100.0), Severity::Critical);
 }
+
+#[test]
+fn an_imap_source_takes_defaults_and_refuses_unknown_tls() {
+    let c = Config::parse(
+        "[[sources]]\ntype = \"imap\"\nname = \"lists\"\nhost = \"mail.example\"\nusername = \"pr\"\npassword_env = \"P\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let SourceKind::Imap(i) = &c.sources[0].kind else {
+        panic!("{:?}", c.sources[0].kind)
+    };
+    assert_eq!(
+        (i.tls, i.port, i.mailbox.as_str(), i.idle),
+        (ImapTls::Implicit, None, "INBOX", true)
+    );
+    let e =
+        errors("[[sources]]\ntype = \"imap\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\ntls = \"ssl\"\n");
+    assert!(
+        e[0].starts_with("t.toml:6:7: error:") && e[0].contains("unknown variant `ssl`"),
+        "{e:?}"
+    );
+    let c = Config::parse(
+        "[[sources]]\ntype = \"imap\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\nca_file = \"/nonexistent/ca.pem\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let e = c.check_paths().unwrap_err().to_string();
+    assert!(e.contains("ca_file /nonexistent/ca.pem does not exist"), "{e}");
+}

@@ -10,54 +10,13 @@
 
 use super::{SourceContext, SourceResult};
 use crate::config::MboxConfig;
-use crate::post::{Ack, Author, Envelope, Post, Refs};
-use chrono::{DateTime, Utc};
+use crate::post::{Ack, Envelope};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Position {
     file: String,
     message: u64,
-}
-
-/// One archived message as a post of `source`.
-pub fn to_post(source: &str, config: &MboxConfig, raw: &[u8], place: &str, archived: i64) -> Result<Post, String> {
-    let mail = crate::email::parse_mime(raw).ok_or("not a mail message")?;
-    if mail.text.trim().is_empty() && mail.subject.is_none() {
-        return Err("a message without text or subject".into());
-    }
-    let native_id = mail.message_id.clone().unwrap_or_else(|| place.to_owned());
-    let created_at = mail
-        .date
-        .as_deref()
-        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-        .map(|d| d.to_utc())
-        .or_else(|| DateTime::<Utc>::from_timestamp(archived, 0))
-        .unwrap_or_else(Utc::now);
-    Ok(Post {
-        id: format!("{source}:{native_id}"),
-        source: source.to_owned(),
-        channel: config.channel.clone(),
-        native_id,
-        provider: None,
-        author: Author {
-            handle: mail.from.unwrap_or_else(|| "unknown".into()),
-            display_name: mail.from_name,
-            audience: config.members,
-        },
-        subject: mail.subject,
-        text: mail.text,
-        lang: None,
-        lang_confidence: 0.0,
-        url: None,
-        created_at,
-        refs: Refs {
-            reply_to: mail.references.into_iter().next(),
-            quote_of: None,
-            forward_of: None,
-        },
-        ..Post::default()
-    })
 }
 
 pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
@@ -91,9 +50,10 @@ pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
                 }
                 let place = format!("{}#{n}", path.display());
                 let post = match message {
-                    Ok(m) => to_post(
+                    Ok(m) => crate::email::to_post(
                         &ctx.name,
-                        &config,
+                        &config.channel,
+                        config.members,
                         m.contents(),
                         &format!("{name}#{n}"),
                         m.internal_date() as i64,

@@ -7,6 +7,7 @@
 
 pub mod bluesky;
 pub mod feed;
+pub mod imap;
 pub mod kafka;
 pub mod mastodon;
 pub mod mbox;
@@ -140,5 +141,6 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Webhook(w) => tokio::spawn(webhook::run(w.clone(), ctx)),
         SourceKind::Reddit(r) => tokio::spawn(reddit::run(r.clone(), ctx)),
         SourceKind::Bluesky(b) => tokio::spawn(bluesky::run(b.clone(), ctx)),
+        SourceKind::Imap(i) => tokio::spawn(imap::run(i.clone(), ctx)),
     }
 }

@@ -106,7 +106,13 @@ path = "{state}"
     }
 
     pub fn spawn(&self) -> Child {
+        self.spawn_with_env(&[])
+    }
+
+    /// A running `earshot run` with these environment variables.
+    pub fn spawn_with_env(&self, vars: &[(&str, &str)]) -> Child {
         earshot()
+            .envs(vars.iter().copied())
             .arg("run")
             .arg("--config")
             .arg(self.config())
@@ -165,6 +171,41 @@ pub fn assert_ok(out: &Output) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A port free on 127.0.0.1 a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The forwarded-complaint chain of `fixtures/chain/forwarded-complaint.mbox`,
+/// read by source `lists` from a list of 500 members: one incident, its
+/// latest ticket holding the complaint and its three forwards.
+pub fn assert_one_chain_incident(tickets: &[Value]) {
+    assert!(tickets.len() >= 2, "{tickets:?}");
+    let id = &tickets[0]["incident_id"];
+    assert!(
+        tickets.iter().all(|t| t["incident_id"] == *id),
+        "one incident: {tickets:?}"
+    );
+    let last = tickets.last().unwrap();
+    assert_eq!(
+        last["post_ids"],
+        serde_json::json!([
+            "lists:c1.rudi@mail.example",
+            "lists:f1.rt05@lists.example",
+            "lists:f2.forum@groups.example",
+            "lists:f3.milis@lists.example"
+        ])
+    );
+    assert_eq!(last["severity"], "high");
+    assert_eq!(last["provider"], "klinik-medika-utama");
+    // The list's size is every message's audience.
+    assert_eq!(last["reach"], 4 * 500);
 }
 
 /// Serves `app` on 127.0.0.1 from its own thread; returns the port.
