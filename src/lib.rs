@@ -23,7 +23,8 @@
 //!   per post, and phrases of whole words found by those numbers.
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
 //!   [`sources::mbox`] mailing-list archives, [`sources::imap`] mailing-list
-//!   mailboxes (read-only, IDLE), [`sources::feed`] RSS and Atom,
+//!   mailboxes (read-only, IDLE), [`sources::discourse`] forum posts,
+//!   [`sources::feed`] RSS and Atom,
 //!   [`sources::mastodon`] hashtag timelines, [`sources::reddit`] subreddit posts
 //!   and comments, [`sources::bluesky`] post search, [`sources::kafka`] a posts topic as
 //!   a consumer-group member, [`sources::webhook`] pushed posts (generic and

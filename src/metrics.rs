@@ -36,6 +36,13 @@ pub struct Metrics {
     /// From a row's commit to its sink's confirmation.
     pub delivery_seconds: HistogramVec,
     pub rule_reloads: IntCounterVec,
+    /// Requests each source made to its network (HTTP calls, IMAP fetches).
+    pub source_requests: IntCounterVec,
+    /// A source's failures by kind: `network`, `timeout`, `rate_limited`,
+    /// `server` (5xx), `refused` (other 4xx), `unauthorized`, `malformed`.
+    pub source_errors: IntCounterVec,
+    /// How old the newest post a source handed on was when it did.
+    pub source_lag: prometheus::GaugeVec,
     /// Each sink's last delivery outcome, for `/healthz`.
     health: Arc<Mutex<BTreeMap<String, String>>>,
 }
@@ -96,7 +103,29 @@ impl Metrics {
         )
         .expect("valid metric");
         r.register(Box::new(delivery_seconds.clone())).expect("registered once");
+        let source_lag = prometheus::GaugeVec::new(
+            Opts::new(
+                "earshot_source_lag_seconds",
+                "Age of the newest post a source handed on, when it did",
+            ),
+            &["source"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(source_lag.clone())).expect("registered once");
         Metrics {
+            source_requests: counter_vec(
+                &r,
+                "earshot_source_requests_total",
+                "Requests sources made to their networks",
+                &["source"],
+            ),
+            source_errors: counter_vec(
+                &r,
+                "earshot_source_errors_total",
+                "Source failures, by kind",
+                &["source", "kind"],
+            ),
+            source_lag,
             sink_errors: counter_vec(
                 &r,
                 "earshot_sink_errors_total",

@@ -47,20 +47,23 @@ pub enum Fetched<T> {
     Unauthorized,
 }
 
-/// A GET of a JSON document from `network`: unreachable, an error status
-/// (waiting for `Retry-After`, or what `rate_wait` reads from the
-/// headers), a cut-off body or one that is not a `T` (counted as
-/// malformed) all come back as `Wait`, logged with `source`.
+/// A GET of a JSON document from `network` for the source of `ctx`:
+/// unreachable, an error status (waiting for `Retry-After`, or what
+/// `rate_wait` reads from the headers), a cut-off body or one that is not a
+/// `T` (counted as malformed) all come back as `Wait`, logged and counted
+/// by kind.
 pub async fn get_json<T: serde::de::DeserializeOwned>(
-    source: &str,
-    metrics: &crate::metrics::Metrics,
+    ctx: &crate::sources::SourceContext,
     network: &str,
     request: reqwest::RequestBuilder,
     rate_wait: fn(&reqwest::header::HeaderMap) -> Option<Duration>,
 ) -> Fetched<T> {
+    let source = ctx.name.as_str();
+    ctx.request();
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
+            ctx.error(if e.is_timeout() { "timeout" } else { "network" });
             tracing::warn!(source, error = %e.without_url(), "{network} unreachable; backing off");
             return Fetched::Wait(Duration::ZERO);
         }
@@ -68,10 +71,12 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     let status = response.status();
     let headers = response.headers().clone();
     if status == reqwest::StatusCode::UNAUTHORIZED {
+        ctx.error("unauthorized");
         tracing::warn!(source, "{network} refused the credentials");
         return Fetched::Unauthorized;
     }
     if !status.is_success() {
+        ctx.error(status_kind(status));
         let after = retry_after(&headers).or_else(|| rate_wait(&headers));
         tracing::warn!(
             source,
@@ -83,6 +88,7 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     let body = match response.bytes().await {
         Ok(b) => b,
         Err(e) => {
+            ctx.error(if e.is_timeout() { "timeout" } else { "network" });
             tracing::warn!(source, error = %e.without_url(), "{network} body cut off; backing off");
             return Fetched::Wait(Duration::ZERO);
         }
@@ -90,10 +96,19 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     match serde_json::from_slice(&body) {
         Ok(v) => Fetched::Got(v, headers),
         Err(e) => {
-            metrics.dropped.with_label_values(&["malformed"]).inc();
-            tracing::warn!(source, error = %e, "{network} answered with something unexpected; backing off");
+            ctx.malformed(network, &format!("an answer that is not what the API documents: {e}"));
             Fetched::Wait(Duration::ZERO)
         }
+    }
+}
+
+/// The error kind (for `earshot_source_errors_total`) of an error status.
+pub fn status_kind(status: reqwest::StatusCode) -> &'static str {
+    match status.as_u16() {
+        429 => "rate_limited",
+        401 | 403 => "unauthorized",
+        500.. => "server",
+        _ => "refused",
     }
 }
 
@@ -113,5 +128,88 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(1)));
         let j = jitter(Duration::from_secs(10));
         assert!(j >= Duration::from_secs(5) && j <= Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod source_metrics {
+    use super::*;
+    use crate::metrics::Metrics;
+    use crate::sources::SourceContext;
+    use axum::http::StatusCode;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Requests and errors by kind are counted per source: a 429, a 503,
+    /// a body that is not JSON, a 401, then a good answer.
+    #[tokio::test]
+    async fn get_json_counts_requests_and_errors_by_kind() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get({
+                let calls = calls.clone();
+                move || async move {
+                    match calls.fetch_add(1, Ordering::SeqCst) {
+                        0 => (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", "7")],
+                            "slow down".to_owned(),
+                        ),
+                        1 => (StatusCode::SERVICE_UNAVAILABLE, [("x-n", "1")], String::new()),
+                        2 => (StatusCode::OK, [("x-n", "2")], "<html>".to_owned()),
+                        3 => (StatusCode::UNAUTHORIZED, [("x-n", "3")], String::new()),
+                        _ => (StatusCode::OK, [("x-n", "4")], "[1,2]".to_owned()),
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let (out, _rx) = tokio::sync::mpsc::channel(1);
+        let metrics = Metrics::new();
+        let ctx = SourceContext {
+            name: "net".into(),
+            out,
+            stop: Default::default(),
+            metrics: metrics.clone(),
+            resume: None,
+        };
+        let client = reqwest::Client::new();
+        let none = |_: &reqwest::header::HeaderMap| None;
+        let mut waits = Vec::new();
+        for _ in 0..4 {
+            match get_json::<Vec<u32>>(&ctx, "test", client.get(&url), none).await {
+                Fetched::Wait(d) => waits.push(Some(d)),
+                Fetched::Unauthorized => waits.push(None),
+                Fetched::Got(..) => panic!("no good answer yet"),
+            }
+        }
+        assert_eq!(
+            waits,
+            [
+                Some(Duration::from_secs(7)),
+                Some(Duration::ZERO),
+                Some(Duration::ZERO),
+                None
+            ]
+        );
+        assert!(matches!(
+            get_json::<Vec<u32>>(&ctx, "test", client.get(&url), none).await,
+            Fetched::Got(v, _) if v == [1, 2]
+        ));
+        let errors = |kind| metrics.source_errors.with_label_values(&["net", kind]).get();
+        assert_eq!(metrics.source_requests.with_label_values(&["net"]).get(), 5);
+        assert_eq!(
+            [
+                errors("rate_limited"),
+                errors("server"),
+                errors("malformed"),
+                errors("unauthorized")
+            ],
+            [1, 1, 1, 1]
+        );
+        assert_eq!(metrics.dropped.with_label_values(&["malformed"]).get(), 1);
     }
 }

@@ -261,7 +261,7 @@ fn a_forwarded_chain_over_imaps_is_one_incident_and_no_flag_changes() {
     assert_eq!(received(&out), 1, "only the new message");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("malformed message skipped") && stderr.contains("Lists/"),
+        stderr.contains("malformed item skipped") && stderr.contains("Lists/"),
         "{stderr}"
     );
     assert_eq!(keys(&w.tickets()), keys(&tickets));

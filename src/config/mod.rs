@@ -67,6 +67,30 @@ pub enum SourceKind {
     Reddit(RedditConfig),
     Bluesky(BlueskyConfig),
     Imap(ImapConfig),
+    Discourse(DiscourseConfig),
+}
+
+/// A Discourse forum's latest posts (`/posts.json`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscourseConfig {
+    /// The forum's base URL.
+    pub url: String,
+    /// The environment variable holding an API key (a private forum).
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// The user the API key acts as (default `system`).
+    #[serde(default)]
+    pub api_username: Option<String>,
+    /// The forum's members, when known: every post's audience.
+    #[serde(default)]
+    pub members: Option<u64>,
+    #[serde(default = "default_reddit_interval")]
+    pub interval_secs: u64,
+    #[serde(default)]
+    pub once: bool,
+    #[serde(default = "default_feed_timeout")]
+    pub timeout_secs: u64,
 }
 
 /// A mailing list's mailbox on an IMAP server, read-only (EXAMINE and
@@ -906,6 +930,7 @@ impl Config {
                 }),
                 SourceKind::Replay(_)
                 | SourceKind::Imap(_)
+                | SourceKind::Discourse(_)
                 | SourceKind::Kafka(_)
                 | SourceKind::Mbox(_)
                 | SourceKind::Feed(_)
@@ -938,7 +963,16 @@ const SECTIONS: &[&str] = &[
     "alerts",
 ];
 const SOURCE_TYPES: &[&str] = &[
-    "replay", "kafka", "mbox", "imap", "feed", "mastodon", "webhook", "reddit", "bluesky",
+    "replay",
+    "kafka",
+    "mbox",
+    "imap",
+    "discourse",
+    "feed",
+    "mastodon",
+    "webhook",
+    "reddit",
+    "bluesky",
 ];
 const SINK_TYPES: &[&str] = &["console", "jsonl", "sqlite", "http", "kafka"];
 
@@ -1016,6 +1050,7 @@ impl<'a> Parser<'a> {
                                 "reddit" => self.section(kind.1).map(SourceKind::Reddit),
                                 "bluesky" => self.section(kind.1).map(SourceKind::Bluesky),
                                 "imap" => self.section(kind.1).map(SourceKind::Imap),
+                                "discourse" => self.section(kind.1).map(SourceKind::Discourse),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

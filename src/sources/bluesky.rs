@@ -188,7 +188,7 @@ async fn access(ctx: &SourceContext, client: &reqwest::Client, service: &str, s:
     let request = client
         .post(format!("{service}/xrpc/com.atproto.server.createSession"))
         .json(&serde_json::json!({ "identifier": s.identifier, "password": s.password }));
-    match get_json::<SessionAnswer>(&ctx.name, &ctx.metrics, "bluesky sign-in", request, rate_limit_wait).await {
+    match get_json::<SessionAnswer>(ctx, "bluesky sign-in", request, rate_limit_wait).await {
         Fetched::Got(answer, _) => {
             s.access = Some((answer.access_jwt.clone(), Instant::now()));
             Some(answer.access_jwt)
@@ -243,14 +243,7 @@ pub async fn run(config: BlueskyConfig, ctx: SourceContext) -> SourceResult {
                         }
                     }
                 }
-                let (answer, headers) = match get_json::<SearchAnswer>(
-                    &ctx.name,
-                    &ctx.metrics,
-                    "bluesky",
-                    request,
-                    rate_limit_wait,
-                )
-                .await
+                let (answer, headers) = match get_json::<SearchAnswer>(&ctx, "bluesky", request, rate_limit_wait).await
                 {
                     Fetched::Got(a, h) => (a, h),
                     Fetched::Unauthorized => {
@@ -269,14 +262,7 @@ pub async fn run(config: BlueskyConfig, ctx: SourceContext) -> SourceResult {
                 let new: Vec<PostView> = answer
                     .posts
                     .into_iter()
-                    .filter_map(|v| match serde_json::from_value::<PostView>(v) {
-                        Ok(hit) => Some(hit),
-                        Err(e) => {
-                            ctx.metrics.dropped.with_label_values(&["malformed"]).inc();
-                            tracing::warn!(source = %ctx.name, %query, error = %e, "malformed search hit skipped");
-                            None
-                        }
-                    })
+                    .filter_map(|v| ctx.item::<PostView>(v, &format!("search {query}")))
                     .filter(|hit| mark.is_new(hit))
                     .collect();
                 let whole_page_new = page > 0 && new.len() == page;

@@ -149,10 +149,11 @@ async fn poll(
     if let Some(modified) = &position.modified {
         req = req.header(reqwest::header::IF_MODIFIED_SINCE, modified);
     }
-    let errors = |kind: &str| ctx.metrics.dropped.with_label_values(&[kind]);
+    ctx.request();
     let response = match req.send().await {
         Ok(r) => r,
         Err(e) => {
+            ctx.error(if e.is_timeout() { "timeout" } else { "network" });
             tracing::warn!(source = %ctx.name, url = %config.url, error = %e.without_url(), "feed unreachable; backing off");
             return Some(Polled::Wait(Duration::ZERO));
         }
@@ -162,6 +163,7 @@ async fn poll(
         return Some(Polled::Done);
     }
     if !status.is_success() {
+        ctx.error(crate::retry::status_kind(status));
         let after = crate::retry::retry_after(response.headers()).unwrap_or(Duration::ZERO);
         tracing::warn!(source = %ctx.name, url = %config.url, status = status.as_u16(), "feed answered with an error; backing off");
         return Some(Polled::Wait(after));
@@ -178,6 +180,7 @@ async fn poll(
     let body = match response.bytes().await {
         Ok(b) => b,
         Err(e) => {
+            ctx.error("network");
             tracing::warn!(source = %ctx.name, url = %config.url, error = %e.without_url(), "feed body cut off; backing off");
             return Some(Polled::Wait(Duration::ZERO));
         }
@@ -185,8 +188,7 @@ async fn poll(
     let feed = match feed_rs::parser::parse(&body[..]) {
         Ok(f) => f,
         Err(e) => {
-            errors("malformed").inc();
-            tracing::warn!(source = %ctx.name, url = %config.url, error = %e, "not a feed; skipped");
+            ctx.malformed(&config.url, &format!("not a feed: {e}"));
             return Some(Polled::Wait(Duration::ZERO));
         }
     };
@@ -196,7 +198,6 @@ async fn poll(
         .filter(|e| !e.id.is_empty() && !position.seen.contains(&e.id))
         .collect();
     entries.sort_by_key(|e| e.published.or(e.updated));
-    let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
     let last = entries.len();
     let mut next = position.clone();
     if last == 0 {
@@ -219,7 +220,7 @@ async fn poll(
         let cursor = serde_json::to_string(&next).expect("positions serialize");
         let mut post = to_post(&ctx.name, &config.channel, entry);
         post.cursor.clone_from(&cursor);
-        received.inc();
+        ctx.received(&post);
         if !send(
             ctx,
             Envelope {

@@ -89,14 +89,22 @@ pub async fn run(config: ImapConfig, ctx: SourceContext) -> SourceResult {
             Ok(session) => match reader.follow(session).await {
                 Ok(()) if ctx.stop.is_cancelled() => return Ok(()),
                 Ok(()) => {}
-                Err(Trouble::Fatal(e)) => return Err(ctx.fail(e)),
+                Err(Trouble::Fatal(e)) => {
+                    ctx.error("refused");
+                    return Err(ctx.fail(e));
+                }
                 Err(Trouble::Transient(e)) => {
+                    ctx.error("network");
                     tracing::warn!(source = %ctx.name, host = %config.host, error = %e, "IMAP connection lost; reconnecting");
                     pacing.failed(Duration::ZERO);
                 }
             },
-            Err(Trouble::Fatal(e)) => return Err(ctx.fail(e)),
+            Err(Trouble::Fatal(e)) => {
+                ctx.error("refused");
+                return Err(ctx.fail(e));
+            }
             Err(Trouble::Transient(e)) => {
+                ctx.error("network");
                 tracing::warn!(source = %ctx.name, host = %config.host, error = %e, "IMAP server unreachable; retrying");
                 pacing.failed(Duration::ZERO);
             }
@@ -260,12 +268,14 @@ impl Reader<'_> {
     /// Emits every message above `after`; false once the source stops.
     async fn read_new(&mut self, session: &mut Session, validity: u32, after: u32) -> Result<bool, Trouble> {
         let query = format!("UID {}:*", after.saturating_add(1));
+        self.ctx.request();
         let found = self.timed("UID SEARCH", session.uid_search(&query)).await?;
         // `N:*` matches the last message even below N.
         let mut uids: Vec<u32> = found.into_iter().filter(|&u| u > after).collect();
         uids.sort_unstable();
         for batch in uids.chunks(BATCH) {
             let set = batch.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            self.ctx.request();
             let mut messages: Vec<_> = self
                 .timed("UID FETCH", async {
                     session
@@ -294,8 +304,7 @@ impl Reader<'_> {
                 let post = match post {
                     Ok(post) => Some(post),
                     Err(e) => {
-                        self.ctx.metrics.dropped.with_label_values(&["malformed"]).inc();
-                        tracing::warn!(source = %self.ctx.name, at = %place, error = %e, "malformed message skipped");
+                        self.ctx.malformed(&place, &e);
                         None
                     }
                 };

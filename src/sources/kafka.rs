@@ -59,8 +59,6 @@ pub async fn run(config: KafkaSourceConfig, ctx: SourceContext) -> SourceResult 
             }
         })
     };
-    let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
-    let malformed = ctx.metrics.dropped.with_label_values(&["malformed"]);
     let mut reader = Reader::new(true);
     loop {
         let message = tokio::select! {
@@ -70,6 +68,7 @@ pub async fn run(config: KafkaSourceConfig, ctx: SourceContext) -> SourceResult 
         let m = match message {
             Ok(m) => m,
             Err(e) => {
+                ctx.error("network");
                 tracing::warn!(source = %ctx.name, error = %e, "kafka consumer error; retrying");
                 continue;
             }
@@ -84,13 +83,12 @@ pub async fn run(config: KafkaSourceConfig, ctx: SourceContext) -> SourceResult 
         let position = format!("{partition}:{offset}");
         let post = match post {
             Ok(mut p) => {
-                received.inc();
+                ctx.received(&p);
                 p.cursor.clone_from(&position);
                 Some(p)
             }
             Err(e) => {
-                malformed.inc();
-                tracing::warn!(source = %ctx.name, at = %format!("{}/{partition}@{offset}", config.topic), error = %e, "malformed post skipped");
+                ctx.malformed(&format!("{}/{partition}@{offset}", config.topic), &e);
                 None
             }
         };

@@ -122,12 +122,11 @@ async fn get(ctx: &SourceContext, client: &reqwest::Client, url: &str, token: Op
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let (mut statuses, headers) =
-        match get_json::<Vec<Status>>(&ctx.name, &ctx.metrics, "mastodon", req, rate_limit_wait).await {
-            Fetched::Got(statuses, headers) => (statuses, headers),
-            Fetched::Wait(after) => return Page::Wait(after),
-            Fetched::Unauthorized => return Page::Wait(Duration::ZERO),
-        };
+    let (mut statuses, headers) = match get_json::<Vec<Status>>(ctx, "mastodon", req, rate_limit_wait).await {
+        Fetched::Got(statuses, headers) => (statuses, headers),
+        Fetched::Wait(after) => return Page::Wait(after),
+        Fetched::Unauthorized => return Page::Wait(Duration::ZERO),
+    };
     let next = headers
         .get(reqwest::header::LINK)
         .and_then(|v| v.to_str().ok())

@@ -30,8 +30,6 @@ pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
     let worker_ctx = ctx.clone();
     let handle = tokio::task::spawn_blocking(move || -> SourceResult {
         let ctx = worker_ctx;
-        let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
-        let malformed = ctx.metrics.dropped.with_label_values(&["malformed"]);
         for (name, path) in files {
             let skip = match &resume {
                 Some(r) if name < r.file => continue,
@@ -67,13 +65,12 @@ pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
                 .expect("positions serialize");
                 let post = match post {
                     Ok(mut p) => {
-                        received.inc();
+                        ctx.received(&p);
                         p.cursor.clone_from(&position);
                         Some(p)
                     }
                     Err(e) => {
-                        malformed.inc();
-                        tracing::warn!(source = %ctx.name, at = %place, error = %e, "malformed message skipped");
+                        ctx.malformed(&place, &e);
                         None
                     }
                 };

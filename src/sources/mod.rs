@@ -6,6 +6,7 @@
 //! a module here with a `run` function, and one arm in `spawn`.
 
 pub mod bluesky;
+pub mod discourse;
 pub mod feed;
 pub mod imap;
 pub mod kafka;
@@ -49,7 +50,7 @@ impl SourceContext {
     pub async fn emit(&self, post: Option<Post>, cursor: String) -> bool {
         let post = post.map(|mut p| {
             p.cursor.clone_from(&cursor);
-            self.metrics.received.with_label_values(&[&self.name]).inc();
+            self.received(&p);
             p
         });
         let envelope = Envelope {
@@ -60,6 +61,41 @@ impl SourceContext {
             sent = self.out.send(envelope) => sent.is_ok(),
             _ = self.stop.cancelled() => false,
         }
+    }
+
+    /// Counts `post` as received, and its age as the source's lag.
+    pub fn received(&self, post: &Post) {
+        self.metrics.received.with_label_values(&[&self.name]).inc();
+        let age = (chrono::Utc::now() - post.created_at).num_milliseconds() as f64 / 1000.0;
+        self.metrics
+            .source_lag
+            .with_label_values(&[&self.name])
+            .set(age.max(0.0));
+    }
+
+    /// Counts one request to the network.
+    pub fn request(&self) {
+        self.metrics.source_requests.with_label_values(&[&self.name]).inc();
+    }
+
+    /// Counts a failure of `kind` (see `Metrics::source_errors`).
+    pub fn error(&self, kind: &str) {
+        self.metrics.source_errors.with_label_values(&[&self.name, kind]).inc();
+    }
+
+    /// Counts and logs an item that could not be read, at `at` (file:line,
+    /// mailbox/uid, partition@offset…); the source goes on without it.
+    pub fn malformed(&self, at: &str, error: &dyn std::fmt::Display) {
+        self.metrics.dropped.with_label_values(&["malformed"]).inc();
+        self.error("malformed");
+        tracing::warn!(source = %self.name, %at, %error, "malformed item skipped");
+    }
+
+    /// An item of a page as the API documents it, or `None` when it is not
+    /// (counted and logged as malformed at `at`): one odd item is skipped,
+    /// not its page.
+    pub fn item<T: serde::de::DeserializeOwned>(&self, value: serde_json::Value, at: &str) -> Option<T> {
+        serde_json::from_value(value).map_err(|e| self.malformed(at, &e)).ok()
     }
 
     /// A secret from the environment variable `var` (`what` it is, for the
@@ -142,5 +178,35 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Reddit(r) => tokio::spawn(reddit::run(r.clone(), ctx)),
         SourceKind::Bluesky(b) => tokio::spawn(bluesky::run(b.clone(), ctx)),
         SourceKind::Imap(i) => tokio::spawn(imap::run(i.clone(), ctx)),
+        SourceKind::Discourse(d) => tokio::spawn(discourse::run(d.clone(), ctx)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn emit_counts_the_post_and_its_age_as_lag() {
+        let (out, mut rx) = mpsc::channel(4);
+        let metrics = Metrics::new();
+        let ctx = SourceContext {
+            name: "s".into(),
+            out,
+            stop: CancellationToken::new(),
+            metrics: metrics.clone(),
+            resume: None,
+        };
+        let post = Post {
+            created_at: chrono::Utc::now() - chrono::Duration::hours(1),
+            ..Post::default()
+        };
+        assert!(ctx.emit(Some(post), "c1".into()).await);
+        assert!(ctx.emit(None, "c2".into()).await);
+        assert_eq!(metrics.received.with_label_values(&["s"]).get(), 1);
+        let lag = metrics.source_lag.with_label_values(&["s"]).get();
+        assert!((3599.0..3700.0).contains(&lag), "{lag}");
+        assert_eq!(rx.recv().await.unwrap().post.unwrap().cursor, "c1");
+        assert!(rx.recv().await.unwrap().post.is_none());
     }
 }

@@ -173,7 +173,7 @@ impl Session {
             .post(&self.token_url)
             .basic_auth(&self.client_id, Some(&self.secret))
             .form(&[("grant_type", "client_credentials")]);
-        match get_json::<TokenAnswer>(&ctx.name, &ctx.metrics, "reddit sign-in", request, rate_limit_wait).await {
+        match get_json::<TokenAnswer>(ctx, "reddit sign-in", request, rate_limit_wait).await {
             Fetched::Got(answer, _) => {
                 // Renewed a minute early, so a request never carries a token
                 // that expires on the way.
@@ -223,34 +223,26 @@ pub async fn run(config: RedditConfig, ctx: SourceContext) -> SourceResult {
                         url.push_str(&format!("&after={a}"));
                     }
                     let request = session.client.get(&url).bearer_auth(&token);
-                    let (listing, headers) =
-                        match get_json::<Listing>(&ctx.name, &ctx.metrics, "reddit", request, rate_limit_wait).await {
-                            Fetched::Got(l, h) => (l, h),
-                            Fetched::Unauthorized => {
-                                // A revoked or expired token: sign in afresh.
-                                session.token = None;
-                                pacing.failed(Duration::ZERO);
-                                break 'feeds;
-                            }
-                            Fetched::Wait(after) => {
-                                pacing.failed(after);
-                                break 'feeds;
-                            }
-                        };
+                    let (listing, headers) = match get_json::<Listing>(&ctx, "reddit", request, rate_limit_wait).await {
+                        Fetched::Got(l, h) => (l, h),
+                        Fetched::Unauthorized => {
+                            // A revoked or expired token: sign in afresh.
+                            session.token = None;
+                            pacing.failed(Duration::ZERO);
+                            break 'feeds;
+                        }
+                        Fetched::Wait(after) => {
+                            pacing.failed(after);
+                            break 'feeds;
+                        }
+                    };
                     let page = listing.data.children.len();
                     let new: Vec<Item> = listing
                         .data
                         .children
                         .into_iter()
                         .filter(|t| t.kind == "t1" || t.kind == "t3")
-                        .filter_map(|t| match serde_json::from_value::<Item>(t.data) {
-                            Ok(item) => Some(item),
-                            Err(e) => {
-                                ctx.metrics.dropped.with_label_values(&["malformed"]).inc();
-                                tracing::warn!(source = %ctx.name, feed = %feed, error = %e, "malformed item skipped");
-                                None
-                            }
-                        })
+                        .filter_map(|t| ctx.item::<Item>(t.data, &feed))
                         .filter(|i| last.as_deref().is_none_or(|l| newer(&i.id, l)))
                         .collect();
                     let whole_page_new = new.len() == page && page > 0;

@@ -251,9 +251,7 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
         i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         i
     });
-    let received = ctx.metrics.received.with_label_values(&[&ctx.name]);
     let mut lines = Reader::new(config.lenient);
-    let malformed = ctx.metrics.dropped.with_label_values(&["malformed"]);
 
     for (name, path) in files {
         let start = match &resume {
@@ -303,13 +301,12 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
             .expect("positions serialize");
             let post = match post {
                 Ok(mut p) => {
-                    received.inc();
+                    ctx.received(&p);
                     p.cursor.clone_from(&position);
                     Some(p)
                 }
                 Err(e) => {
-                    malformed.inc();
-                    tracing::warn!(source = %ctx.name, at = %format!("{}:{here}", path.display()), error = %e, "malformed post skipped");
+                    ctx.malformed(&format!("{}:{here}", path.display()), &e);
                     None
                 }
             };

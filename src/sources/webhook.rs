@@ -98,7 +98,7 @@ impl Receiver {
     /// The body as `T`, or the 400 that says why not.
     fn body<T: serde::de::DeserializeOwned>(&self, body: &[u8], what: &str) -> Result<T, Box<Response>> {
         serde_json::from_slice(body).map_err(|e| {
-            self.ctx.metrics.dropped.with_label_values(&["malformed"]).inc();
+            self.ctx.malformed(what, &e);
             Box::new(answer(
                 StatusCode::BAD_REQUEST,
                 json!({ "error": format!("{what}: {e}") }),
@@ -107,8 +107,7 @@ impl Receiver {
     }
 
     fn reject(&self, outcome: &mut Outcome, at: String, error: String) {
-        self.ctx.metrics.dropped.with_label_values(&["malformed"]).inc();
-        tracing::warn!(source = %self.ctx.name, %at, %error, "malformed post skipped");
+        self.ctx.malformed(&at, &error);
         outcome.rejected.push(json!({ "at": at, "error": error }));
     }
 
@@ -120,11 +119,11 @@ impl Receiver {
                 json!({ "accepted": 0, "rejected": outcome.rejected }),
             );
         }
-        let received = self.ctx.metrics.received.with_label_values(&[&self.ctx.name]);
         let accepted = outcome.posts.len();
         let mut waits = Vec::with_capacity(accepted);
         for mut post in outcome.posts {
             post.cursor.clone_from(&post.native_id);
+            self.ctx.received(&post);
             let (tx, rx) = oneshot::channel();
             let mut ack = Ack::new(&self.ctx.name, post.native_id.clone());
             ack.on_durable = Some(tx);
@@ -138,7 +137,6 @@ impl Receiver {
                     json!({ "error": "shutting down; retry" }),
                 );
             }
-            received.inc();
             waits.push(rx);
         }
         let all = futures_all(waits);
@@ -191,7 +189,7 @@ async fn generic(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         Value::Array(items) => items,
         one @ Value::Object(_) => vec![one],
         _ => {
-            r.ctx.metrics.dropped.with_label_values(&["malformed"]).inc();
+            r.ctx.malformed("body", &"not a post object or an array of them");
             return answer(
                 StatusCode::BAD_REQUEST,
                 json!({ "error": "body must be a post object or an array of them" }),
