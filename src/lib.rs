@@ -24,11 +24,11 @@
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
 //!   [`sources::mbox`] mailing-list archives, [`sources::imap`] mailing-list
 //!   mailboxes (read-only, IDLE), [`sources::discourse`] forum posts,
-//!   [`sources::feed`] RSS and Atom,
-//!   [`sources::mastodon`] hashtag timelines, [`sources::reddit`] subreddit posts
-//!   and comments, [`sources::bluesky`] post search, [`sources::kafka`] a posts topic as
-//!   a consumer-group member, [`sources::webhook`] pushed posts (generic and
-//!   the Meta page webhook), answered only once durable.
+//!   [`sources::feed`] RSS and Atom, [`sources::mastodon`] hashtag timelines,
+//!   [`sources::reddit`] subreddit posts and comments, [`sources::bluesky`] post
+//!   search, [`sources::jetstream`] Bluesky's firehose, [`sources::kafka`] a
+//!   posts topic as a consumer-group member, [`sources::webhook`] pushed posts
+//!   (generic and the Meta page webhook), answered only once durable.
 //! - [`stages`]: normalize (forwards and quotes unwrapped), then the engine
 //!   reads (language, relevance) and scores, then spam (all stateless, off the
 //!   committer's thread); then incident growth and alert policy (in the

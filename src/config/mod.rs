@@ -68,6 +68,40 @@ pub enum SourceKind {
     Bluesky(BlueskyConfig),
     Imap(ImapConfig),
     Discourse(DiscourseConfig),
+    Jetstream(JetstreamConfig),
+}
+
+/// Bluesky's firehose through Jetstream (a WebSocket of JSON events),
+/// filtered here by keywords.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JetstreamConfig {
+    /// The subscribe endpoint (`ws://` or `wss://`).
+    #[serde(default = "default_jetstream_url")]
+    pub url: String,
+    /// Names, handles, hashtags: a post containing any (case folded) is kept.
+    pub keywords: Vec<String>,
+    /// Seconds replayed on reconnect, so no event falls in the gap.
+    #[serde(default = "default_rewind")]
+    pub rewind_secs: u64,
+    /// PEM certificates trusted besides the public roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds without a frame before the connection is taken as dead.
+    #[serde(default = "default_jetstream_idle")]
+    pub idle_secs: u64,
+}
+
+fn default_jetstream_url() -> String {
+    "wss://jetstream2.us-east.bsky.network/subscribe".into()
+}
+
+fn default_rewind() -> u64 {
+    5
+}
+
+fn default_jetstream_idle() -> u64 {
+    60
 }
 
 /// A Discourse forum's latest posts (`/posts.json`).
@@ -931,6 +965,7 @@ impl Config {
                 SourceKind::Replay(_)
                 | SourceKind::Imap(_)
                 | SourceKind::Discourse(_)
+                | SourceKind::Jetstream(_)
                 | SourceKind::Kafka(_)
                 | SourceKind::Mbox(_)
                 | SourceKind::Feed(_)
@@ -968,6 +1003,7 @@ const SOURCE_TYPES: &[&str] = &[
     "mbox",
     "imap",
     "discourse",
+    "jetstream",
     "feed",
     "mastodon",
     "webhook",
@@ -1051,6 +1087,7 @@ impl<'a> Parser<'a> {
                                 "bluesky" => self.section(kind.1).map(SourceKind::Bluesky),
                                 "imap" => self.section(kind.1).map(SourceKind::Imap),
                                 "discourse" => self.section(kind.1).map(SourceKind::Discourse),
+                                "jetstream" => self.section(kind.1).map(SourceKind::Jetstream),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

@@ -116,7 +116,7 @@ impl Mark {
 
 /// The URI a record quotes: `app.bsky.embed.record`, or the record part of
 /// `app.bsky.embed.recordWithMedia`.
-fn quoted_uri(embed: &Value) -> Option<String> {
+pub fn quoted_uri(embed: &Value) -> Option<String> {
     let record = embed.get("record")?;
     let uri = record
         .get("uri")

@@ -15,7 +15,6 @@ use super::{Pacing, SourceContext, SourceResult};
 use crate::config::{ImapConfig, ImapTls};
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -74,7 +73,7 @@ pub async fn run(config: ImapConfig, ctx: SourceContext) -> SourceResult {
         Some(p) => Some(serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?),
         None => None,
     };
-    let tls = tls_connector(&config).map_err(|e| ctx.fail(e))?;
+    let tls = super::tls_connector(config.ca_file.as_deref()).map_err(|e| ctx.fail(e))?;
     let mut reader = Reader {
         timeout: Duration::from_secs(config.timeout_secs.max(1)),
         config: &config,
@@ -113,35 +112,6 @@ pub async fn run(config: ImapConfig, ctx: SourceContext) -> SourceResult {
             return Ok(());
         }
     }
-}
-
-/// The public roots, and the configured CA file's certificates.
-fn tls_connector(config: &ImapConfig) -> Result<TlsConnector, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = &config.ca_file {
-        let pem = std::fs::read(path).map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(format!("ca_file {}: no PEM certificate in it", path.display()));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(tls)))
 }
 
 impl Reader<'_> {

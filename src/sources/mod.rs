@@ -9,6 +9,7 @@ pub mod bluesky;
 pub mod discourse;
 pub mod feed;
 pub mod imap;
+pub mod jetstream;
 pub mod kafka;
 pub mod mastodon;
 pub mod mbox;
@@ -19,6 +20,7 @@ pub mod webhook;
 use crate::config::{SourceConfig, SourceKind};
 use crate::metrics::Metrics;
 use crate::post::{Ack, Envelope, Post};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -158,6 +160,36 @@ impl Pacing {
     }
 }
 
+/// A TLS client trusting the public roots and the certificates of
+/// `ca_file` (a hospital's own CA, a self-signed server).
+pub fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<tokio_rustls::TlsConnector, String> {
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!("ca_file {}: no PEM certificate in it", path.display()));
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let tls = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(tls)))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("source `{source_name}`: {message}")]
@@ -179,6 +211,7 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Bluesky(b) => tokio::spawn(bluesky::run(b.clone(), ctx)),
         SourceKind::Imap(i) => tokio::spawn(imap::run(i.clone(), ctx)),
         SourceKind::Discourse(d) => tokio::spawn(discourse::run(d.clone(), ctx)),
+        SourceKind::Jetstream(j) => tokio::spawn(jetstream::run(j.clone(), ctx)),
     }
 }
 

@@ -210,6 +210,16 @@ pub fn assert_one_chain_incident(tickets: &[Value]) {
 
 /// Serves `app` on 127.0.0.1 from its own thread; returns the port.
 pub fn serve(app: axum::Router) -> u16 {
+    listen(|listener| async move { axum::serve(listener, app).await.unwrap() })
+}
+
+/// Runs `server` on a listener of 127.0.0.1, on its own thread and
+/// runtime; returns the port.
+pub fn listen<F, Fut>(server: F) -> u16
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -218,10 +228,7 @@ pub fn serve(app: axum::Router) -> u16 {
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
+        rt.block_on(async move { server(tokio::net::TcpListener::from_std(listener).unwrap()).await });
     });
     port
 }
