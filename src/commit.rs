@@ -26,6 +26,7 @@ use crate::state::{self, State, Writer};
 pub struct Processed {
     pub ack: Ack,
     pub outcome: Option<Outcome>,
+    pub change: Option<crate::post::PostChange>,
 }
 
 pub struct Committer {
@@ -202,6 +203,9 @@ impl Committer {
             if let Some(Outcome::Scored(scored)) = &item.outcome {
                 step.apply(&w, scored)?;
             }
+            if let Some(change) = &item.change {
+                record_change(&w, change, &item.ack.cursor.source)?;
+            }
             let c = &item.ack.cursor;
             match cursors.iter_mut().find(|(s, _)| *s == c.source) {
                 Some(entry) => entry.1.clone_from(&c.position),
@@ -224,6 +228,35 @@ impl Committer {
             }
         }
         Ok(())
+    }
+}
+
+/// Puts a deleted or edited post on its incident's audit trail (the
+/// incident keeps the copy it captured); a post of no incident is let be.
+fn record_change(w: &Writer<'_>, change: &crate::post::PostChange, source: &str) -> state::Result<()> {
+    let Some(id) = w.incident_of(&change.post_id)? else {
+        return Ok(());
+    };
+    let Some(incident) = w.incident(&id)? else {
+        return Ok(());
+    };
+    let at = change.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match &change.edited {
+        None => w.audit(
+            &incident,
+            "post deleted",
+            source,
+            Some(&format!("{} deleted at {at}; the captured copy stays", change.post_id)),
+        ),
+        Some(text) => {
+            let excerpt: String = text.chars().take(500).collect();
+            w.audit(
+                &incident,
+                "post edited",
+                source,
+                Some(&format!("{} edited at {at}: {excerpt}", change.post_id)),
+            )
+        }
     }
 }
 

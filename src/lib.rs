@@ -13,7 +13,8 @@
 //! - [`config`]: TOML → validated [`config::Config`]; every error at once, at file:line:col.
 //! - [`diag`]: located diagnostics shared by config and rule packs.
 //! - [`post`]: [`post::Post`], the one post type; [`post::Envelope`] and [`post::Ack`],
-//!   which carry a post's source position to the commit.
+//!   which carry a post's source position to the commit, and [`post::PostChange`]
+//!   (a post deleted or edited after it was read).
 //! - [`email`]: MIME decoding (mail-parser); forwards and quotes taken apart into
 //!   the innermost original, the comments each hop added, and the hops.
 //! - [`dedup`]: fingerprints (SimHash, word 3-grams, figures) and the
@@ -25,6 +26,7 @@
 //!   [`sources::mbox`] mailing-list archives, [`sources::imap`] mailing-list
 //!   mailboxes (read-only, IDLE), [`sources::discourse`] forum posts,
 //!   [`sources::feed`] RSS and Atom, [`sources::mastodon`] hashtag timelines,
+//!   searches and mentions, polled or streamed (deletes and edits recorded),
 //!   [`sources::reddit`] subreddit posts and comments, [`sources::bluesky`] post
 //!   search, [`sources::jetstream`] Bluesky's firehose, [`sources::kafka`] a
 //!   posts topic as a consumer-group member, [`sources::webhook`] pushed posts

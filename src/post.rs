@@ -157,4 +157,29 @@ impl Ack {
 pub struct Envelope {
     pub post: Option<Post>,
     pub ack: Ack,
+    /// What became of a post read earlier (deleted, edited), to record on
+    /// its incident.
+    pub change: Option<PostChange>,
+}
+
+impl Envelope {
+    pub fn new(post: Option<Post>, ack: Ack) -> Self {
+        Envelope {
+            post,
+            ack,
+            change: None,
+        }
+    }
+}
+
+/// A post the network says was deleted or edited after it was read. Its
+/// incident keeps the copy it captured (the evidence); the change goes on
+/// the incident's audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostChange {
+    /// The post's id (`{source}:{native_id}`).
+    pub post_id: String,
+    pub at: DateTime<Utc>,
+    /// `None`: deleted; `Some`: the edited text.
+    pub edited: Option<String>,
 }

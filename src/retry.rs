@@ -26,15 +26,27 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 /// The HTTP client of a connector: a timeout and a User-Agent that says
 /// who asks (networks ask for one).
 pub fn client(timeout_secs: u64) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    builder()
         .timeout(Duration::from_secs(timeout_secs.max(1)))
-        .user_agent(concat!(
-            "earshot/",
-            env!("CARGO_PKG_VERSION"),
-            " (social listening for hospitals)"
-        ))
         .build()
         .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// A client for long-lived answers (event streams): a timeout on
+/// connecting only; the reader watches for silence itself.
+pub fn streaming_client(connect_secs: u64) -> Result<reqwest::Client, String> {
+    builder()
+        .connect_timeout(Duration::from_secs(connect_secs.max(1)))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().user_agent(concat!(
+        "earshot/",
+        env!("CARGO_PKG_VERSION"),
+        " (social listening for hospitals)"
+    ))
 }
 
 /// What a polling connector's GET came to.

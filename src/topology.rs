@@ -111,6 +111,7 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
             let processed = Processed {
                 ack: envelope.ack,
                 outcome,
+                change: envelope.change,
             };
             if done_tx.blocking_send(processed).is_err() {
                 return; // the committer has failed; it reports why

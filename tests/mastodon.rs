@@ -106,3 +106,160 @@ fn hashtag_timelines_are_paged_forward_and_boosts_join_their_original() {
     let m = instance.lock().unwrap();
     assert_eq!(m.requests.last().unwrap().0, "limit=40&min_id=110504");
 }
+
+/// What the streaming test's instance saw.
+#[derive(Default)]
+struct Streaming {
+    /// (path?query, Authorization) of every request.
+    requests: Vec<(String, String)>,
+    tag_streams: usize,
+}
+
+async fn streaming_instance(
+    State(instance): State<Arc<Mutex<Streaming>>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    use axum::body::Body;
+    use futures_util::StreamExt;
+    let mut m = instance.lock().unwrap();
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    m.requests.push((uri.to_string(), auth.clone()));
+    if auth != "Bearer t0ken" {
+        return (StatusCode::UNAUTHORIZED, "{\"error\":\"The access token is invalid\"}").into_response();
+    }
+    let file = |name: &str| std::fs::read_to_string(repo().join("fixtures/mastodon").join(name)).unwrap();
+    let json = |body: String| ([("content-type", "application/json")], body).into_response();
+    // A stream: its events, then open and quiet (`last`) or closed.
+    let sse = |body: String, last: bool| {
+        let events = futures_util::stream::iter([Ok::<_, std::io::Error>(body)]);
+        let body = if last {
+            Body::from_stream(events.chain(futures_util::stream::pending()))
+        } else {
+            Body::from_stream(events)
+        };
+        ([("content-type", "text/event-stream")], body).into_response()
+    };
+    let query = uri.query().unwrap_or("");
+    match uri.path() {
+        "/api/v1/timelines/tag/rsharapansehat" => json("[]".into()),
+        "/api/v2/search" if query.contains("min_id=") => {
+            json("{\"accounts\":[],\"statuses\":[],\"hashtags\":[]}".into())
+        }
+        "/api/v2/search" => json(file("search.json")),
+        "/api/v1/notifications" if query.contains("min_id=") => json("[]".into()),
+        "/api/v1/notifications" => json(file("notifications.json")),
+        "/api/v1/streaming/hashtag" => {
+            m.tag_streams += 1;
+            match m.tag_streams {
+                1 => sse(file("stream-hashtag-1.sse"), false),
+                2 => sse(file("stream-hashtag-2.sse"), true),
+                _ => sse(":)\n\n".into(), true),
+            }
+        }
+        "/api/v1/streaming/user/notification" => sse(file("stream-notification.sse"), true),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[test]
+fn streams_searches_and_mentions_with_deletes_and_edits_on_the_incident() {
+    let instance = Arc::new(Mutex::new(Streaming::default()));
+    let port = serve(Router::new().fallback(streaming_instance).with_state(instance.clone()));
+    let source = format!(
+        "[[sources]]\ntype = \"mastodon\"\nname = \"masto\"\ninstance = \"http://127.0.0.1:{port}\"\n\
+         hashtags = [\"#rsharapansehat\"]\nsearches = [\"Harapan Sehat\"]\nmentions = true\nstreaming = true\n\
+         token_env = \"EARSHOT_TEST_MASTODON_TOKEN\"\n"
+    );
+    let w = Workdir::with_sources(&source, "");
+    let mut running = Running(w.spawn_with_env(&[("EARSHOT_TEST_MASTODON_TOKEN", "t0ken")]));
+    let incidents = || {
+        let out = w.command(&["incidents", "list", "--json", "--status", "all"]);
+        lines(&String::from_utf8_lossy(&out.stdout))
+    };
+    let trail_of = |post: &str| -> Vec<serde_json::Value> {
+        let Some(inc) = incidents()
+            .into_iter()
+            .find(|i| i["post_ids"].as_array().unwrap().iter().any(|p| p == post))
+        else {
+            return Vec::new();
+        };
+        let out = w.command(&["incidents", "show", inc["id"].as_str().unwrap(), "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["audit"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let trail = loop {
+        let trail = trail_of("masto:110530");
+        if trail.iter().any(|a| a["action"] == "post deleted") {
+            break trail;
+        }
+        assert!(Instant::now() < deadline, "no deletion recorded: {trail:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let posts: Vec<String> = incidents()
+        .iter()
+        .flat_map(|i| i["post_ids"].as_array().unwrap().clone())
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    for id in [
+        "masto:110510",
+        "masto:110520",
+        "masto:110530",
+        "masto:110531",
+        "masto:110540",
+    ] {
+        assert!(posts.contains(&id.to_owned()), "{id} in {posts:?}");
+    }
+    assert_eq!(posts.len(), 5, "each post once: {posts:?}");
+    // The reply joined the complaint; its edit and the reply's deletion are on its trail.
+    let edited = trail.iter().find(|a| a["action"] == "post edited").expect("the edit");
+    assert!(
+        edited["comment"]
+            .as_str()
+            .unwrap()
+            .contains("UPDATE: akhirnya ditangani"),
+        "{edited}"
+    );
+    let deleted = trail.iter().find(|a| a["action"] == "post deleted").unwrap();
+    assert!(
+        deleted["comment"].as_str().unwrap().starts_with("masto:110531 deleted"),
+        "{deleted}"
+    );
+    signal(&running.0, "TERM");
+    assert!(running.0.wait().unwrap().success());
+
+    let m = instance.lock().unwrap();
+    assert!(m.requests.iter().all(|(_, auth)| auth == "Bearer t0ken"));
+    let asked = |path: &str| -> Vec<String> {
+        m.requests
+            .iter()
+            .map(|(u, _)| u.clone())
+            .filter(|u| u.starts_with(path))
+            .collect()
+    };
+    // Caught up before each stream: the second time from what the stream brought.
+    assert_eq!(
+        asked("/api/v1/timelines/tag/"),
+        [
+            "/api/v1/timelines/tag/rsharapansehat?limit=40",
+            "/api/v1/timelines/tag/rsharapansehat?limit=40&min_id=110531"
+        ]
+    );
+    assert_eq!(
+        asked("/api/v1/notifications")[0],
+        "/api/v1/notifications?types%5B%5D=mention&limit=40"
+    );
+    assert!(
+        asked("/api/v2/search")[0].ends_with("&q=Harapan%20Sehat"),
+        "{:?}",
+        asked("/api/v2/search")
+    );
+    assert_eq!(asked("/api/v1/streaming/hashtag").len(), 2, "reconnected once");
+}

@@ -315,7 +315,21 @@ pub struct MastodonConfig {
     /// The instance's base URL, e.g. `https://mastodon.social`.
     pub instance: String,
     /// Hashtags to follow (with or without `#`).
+    #[serde(default)]
     pub hashtags: Vec<String>,
+    /// Full-text searches (`/api/v2/search`, statuses; needs a token).
+    #[serde(default)]
+    pub searches: Vec<String>,
+    /// The account's mentions (notifications of type `mention`; needs a token).
+    #[serde(default)]
+    pub mentions: bool,
+    /// Follow the streaming API (server-sent events) rather than polling;
+    /// REST catches up on every (re)connect.
+    #[serde(default)]
+    pub streaming: bool,
+    /// Where the streaming API is, when not on the instance's own address.
+    #[serde(default)]
+    pub streaming_url: Option<String>,
     /// The environment variable holding an access token, if the instance
     /// needs one.
     #[serde(default)]

@@ -206,7 +206,7 @@ async fn poll(
         next.modified = modified;
         let ack = Ack::new(&ctx.name, serde_json::to_string(&next).expect("positions serialize"));
         *position = next;
-        return send(ctx, Envelope { post: None, ack }).await.then_some(Polled::Done);
+        return send(ctx, Envelope::new(None, ack)).await.then_some(Polled::Done);
     }
     for (i, entry) in entries.into_iter().enumerate() {
         next.seen.push_back(entry.id.clone());
@@ -221,15 +221,7 @@ async fn poll(
         let mut post = to_post(&ctx.name, &config.channel, entry);
         post.cursor.clone_from(&cursor);
         ctx.received(&post);
-        if !send(
-            ctx,
-            Envelope {
-                post: Some(post),
-                ack: Ack::new(&ctx.name, cursor),
-            },
-        )
-        .await
-        {
+        if !send(ctx, Envelope::new(Some(post), Ack::new(&ctx.name, cursor))).await {
             return None;
         }
     }

@@ -98,7 +98,7 @@ pub async fn run(config: KafkaSourceConfig, ctx: SourceContext) -> SourceResult 
         // The offset to store is the next one to read.
         let _ = durable_tx.send((partition, offset + 1, done_rx));
         tokio::select! {
-            sent = ctx.out.send(Envelope { post, ack }) => if sent.is_err() { break },
+            sent = ctx.out.send(Envelope::new(post, ack)) => if sent.is_err() { break },
             _ = ctx.stop.cancelled() => break,
         }
     }

@@ -12,6 +12,8 @@
 //!
 //! Cursor: `{"tags": {TAG: newest id}}`; a status's position holds its id.
 
+mod stream;
+
 use super::feed::strip_html;
 use super::{Pacing, SourceContext, SourceResult};
 use crate::config::MastodonConfig;
@@ -42,6 +44,8 @@ pub struct Status {
     pub account: Account,
     #[serde(default)]
     pub reblog: Option<Box<Status>>,
+    #[serde(default)]
+    pub edited_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,10 +57,61 @@ pub struct Account {
     pub followers_count: Option<u64>,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub status: Option<Status>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchResults {
+    #[serde(default)]
+    statuses: Vec<Status>,
+}
+
+/// The newest id read of each feed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Position {
     #[serde(default)]
     tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    searches: BTreeMap<String, String>,
+    /// The newest mention notification's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mentions: Option<String>,
+}
+
+/// One thing followed: a hashtag timeline, a search, the account's mentions.
+#[derive(Debug, Clone, PartialEq)]
+enum Feed {
+    Tag(String),
+    Search(String),
+    Mentions,
+}
+
+impl Position {
+    fn last(&self, feed: &Feed) -> Option<&String> {
+        match feed {
+            Feed::Tag(t) => self.tags.get(t),
+            Feed::Search(q) => self.searches.get(q),
+            Feed::Mentions => self.mentions.as_ref(),
+        }
+    }
+
+    fn set(&mut self, feed: &Feed, id: String) {
+        match feed {
+            Feed::Tag(t) => {
+                self.tags.insert(t.clone(), id);
+            }
+            Feed::Search(q) => {
+                self.searches.insert(q.clone(), id);
+            }
+            Feed::Mentions => self.mentions = Some(id),
+        }
+    }
 }
 
 /// Mastodon ids are integers in strings: longer is newer.
@@ -112,70 +167,114 @@ fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 enum Page {
-    /// Statuses, oldest first, and the URL of newer ones.
-    Got(Vec<Status>, Option<String>),
+    /// (feed id, status) pairs, oldest first, and the URL of newer ones.
+    Got(Vec<(String, Status)>, Option<String>),
     Wait(Duration),
 }
 
-async fn get(ctx: &SourceContext, client: &reqwest::Client, url: &str, token: Option<&str>) -> Page {
-    let mut req = client.get(url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let (mut statuses, headers) = match get_json::<Vec<Status>>(ctx, "mastodon", req, rate_limit_wait).await {
-        Fetched::Got(statuses, headers) => (statuses, headers),
-        Fetched::Wait(after) => return Page::Wait(after),
-        Fetched::Unauthorized => return Page::Wait(Duration::ZERO),
-    };
-    let next = headers
-        .get(reqwest::header::LINK)
-        .and_then(|v| v.to_str().ok())
-        .and_then(prev_link);
-    statuses.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
-    if let Some(p) = rate_limit_wait(&headers) {
-        tokio::time::sleep(p).await;
-    }
-    Page::Got(statuses, next)
+/// What followed accounts earshot reads: the instance, its client, a token.
+struct Reader<'a> {
+    config: &'a MastodonConfig,
+    ctx: &'a SourceContext,
+    client: reqwest::Client,
+    token: Option<String>,
+    base: String,
+    position: Position,
 }
 
-pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
-    let mut position: Position = match &ctx.resume {
-        Some(p) => serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?,
-        None => Position::default(),
-    };
-    let token = match &config.token_env {
-        Some(var) => Some(ctx.secret(var, "the token")?),
-        None => None,
-    };
-    let client = crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?;
-    let base = config.instance.trim_end_matches('/').to_owned();
-    let mut pacing = Pacing::new(config.interval_secs, config.once);
-    loop {
-        for tag in &config.hashtags {
-            let tag = tag.trim_start_matches('#').to_owned();
-            let mut url = format!("{base}/api/v1/timelines/tag/{tag}?limit={}", config.limit);
-            if let Some(min) = position.tags.get(&tag) {
-                url.push_str(&format!("&min_id={min}"));
-            }
+impl Reader<'_> {
+    fn feeds(&self) -> Vec<Feed> {
+        let tags = self
+            .config
+            .hashtags
+            .iter()
+            .map(|t| Feed::Tag(t.trim_start_matches('#').to_owned()));
+        let searches = self.config.searches.iter().map(|q| Feed::Search(q.clone()));
+        let mentions = self.config.mentions.then_some(Feed::Mentions);
+        tags.chain(searches).chain(mentions).collect()
+    }
+
+    /// The first page of `feed` newer than what was read.
+    fn first_url(&self, feed: &Feed) -> String {
+        let (base, limit) = (&self.base, self.config.limit);
+        let mut url = match feed {
+            Feed::Tag(tag) => format!("{base}/api/v1/timelines/tag/{tag}?limit={limit}"),
+            Feed::Search(q) => format!(
+                "{base}/api/v2/search?type=statuses&resolve=false&limit={limit}&q={}",
+                encode(q)
+            ),
+            Feed::Mentions => format!("{base}/api/v1/notifications?types%5B%5D=mention&limit={limit}"),
+        };
+        if let Some(min) = self.position.last(feed) {
+            url.push_str(&format!("&min_id={min}"));
+        }
+        url
+    }
+
+    async fn page(&self, feed: &Feed, url: &str) -> Page {
+        let mut req = self.client.get(url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let (items, headers) = match feed {
+            Feed::Tag(_) => match get_json::<Vec<Status>>(self.ctx, "mastodon", req, rate_limit_wait).await {
+                Fetched::Got(statuses, h) => (statuses.into_iter().map(|s| (s.id.clone(), s)).collect::<Vec<_>>(), h),
+                Fetched::Wait(after) => return Page::Wait(after),
+                Fetched::Unauthorized => return Page::Wait(Duration::ZERO),
+            },
+            Feed::Search(_) => match get_json::<SearchResults>(self.ctx, "mastodon", req, rate_limit_wait).await {
+                Fetched::Got(found, h) => (found.statuses.into_iter().map(|s| (s.id.clone(), s)).collect(), h),
+                Fetched::Wait(after) => return Page::Wait(after),
+                Fetched::Unauthorized => return Page::Wait(Duration::ZERO),
+            },
+            Feed::Mentions => match get_json::<Vec<Notification>>(self.ctx, "mastodon", req, rate_limit_wait).await {
+                Fetched::Got(notes, h) => (
+                    notes
+                        .into_iter()
+                        .filter(|n| n.kind == "mention")
+                        .filter_map(|n| Some((n.id, n.status?)))
+                        .collect(),
+                    h,
+                ),
+                Fetched::Wait(after) => return Page::Wait(after),
+                Fetched::Unauthorized => return Page::Wait(Duration::ZERO),
+            },
+        };
+        let mut items: Vec<(String, Status)> = items;
+        // Search answers carry no Link header: one page a poll.
+        let next = headers
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .and_then(prev_link);
+        items.sort_by(|a, b| (a.0.len(), &a.0).cmp(&(b.0.len(), &b.0)));
+        if let Some(p) = rate_limit_wait(&headers) {
+            tokio::time::sleep(p).await;
+        }
+        Page::Got(items, next)
+    }
+
+    /// Reads every feed up to now over REST; false once the source stops.
+    async fn catch_up(&mut self, pacing: &mut Pacing) -> bool {
+        for feed in self.feeds() {
+            let mut url = self.first_url(&feed);
             loop {
-                match get(&ctx, &client, &url, token.as_deref()).await {
+                match self.page(&feed, &url).await {
                     Page::Wait(after) => {
                         pacing.failed(after);
                         break;
                     }
-                    Page::Got(statuses, next) => {
-                        let fresh: Vec<Status> = statuses
+                    Page::Got(items, next) => {
+                        let last = self.position.last(&feed).cloned();
+                        let fresh: Vec<(String, Status)> = items
                             .into_iter()
-                            .filter(|s| position.tags.get(&tag).is_none_or(|last| newer(&s.id, last)))
+                            .filter(|(id, _)| last.as_ref().is_none_or(|l| newer(id, l)))
                             .collect();
                         if fresh.is_empty() {
                             break;
                         }
-                        for status in fresh {
-                            position.tags.insert(tag.clone(), status.id.clone());
-                            let cursor = serde_json::to_string(&position).expect("positions serialize");
-                            if !ctx.emit(Some(to_post(&ctx.name, &status)), cursor).await {
-                                return Ok(());
+                        for (id, status) in fresh {
+                            if !self.hand_on(&feed, id, &status).await {
+                                return false;
                             }
                         }
                         match next {
@@ -186,12 +285,64 @@ pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
                 }
             }
         }
-        if !pacing.rest(&ctx.stop).await {
+        true
+    }
+
+    /// Emits `status`, read as `id` of `feed`, unless it is not newer.
+    async fn hand_on(&mut self, feed: &Feed, id: String, status: &Status) -> bool {
+        if self.position.last(feed).is_some_and(|l| !newer(&id, l)) {
+            return true;
+        }
+        self.position.set(feed, id);
+        let cursor = serde_json::to_string(&self.position).expect("positions serialize");
+        self.ctx.emit(Some(to_post(&self.ctx.name, status)), cursor).await
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
+    let position: Position = match &ctx.resume {
+        Some(p) => serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?,
+        None => Position::default(),
+    };
+    let token = match &config.token_env {
+        Some(var) => Some(ctx.secret(var, "the token")?),
+        None => None,
+    };
+    if config.hashtags.is_empty() && config.searches.is_empty() && !config.mentions {
+        return Err(ctx.fail("nothing to follow: give hashtags, searches or mentions = true"));
+    }
+    if (config.mentions || !config.searches.is_empty()) && token.is_none() {
+        return Err(ctx.fail("searches and mentions need an access token (token_env)"));
+    }
+    let mut reader = Reader {
+        client: crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?,
+        base: config.instance.trim_end_matches('/').to_owned(),
+        config: &config,
+        ctx: &ctx,
+        token,
+        position,
+    };
+    if config.streaming {
+        return stream::follow(&mut reader).await;
+    }
+    let mut pacing = Pacing::new(config.interval_secs, config.once);
+    loop {
+        if !reader.catch_up(&mut pacing).await || !pacing.rest(&ctx.stop).await {
             return Ok(());
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

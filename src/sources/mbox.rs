@@ -74,10 +74,7 @@ pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
                         None
                     }
                 };
-                let envelope = Envelope {
-                    post,
-                    ack: Ack::new(&ctx.name, position),
-                };
+                let envelope = Envelope::new(post, Ack::new(&ctx.name, position));
                 if ctx.out.blocking_send(envelope).is_err() {
                     return Ok(());
                 }

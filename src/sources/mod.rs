@@ -19,7 +19,7 @@ pub mod webhook;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::metrics::Metrics;
-use crate::post::{Ack, Envelope, Post};
+use crate::post::{Ack, Envelope, Post, PostChange};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -55,10 +55,18 @@ impl SourceContext {
             self.received(&p);
             p
         });
-        let envelope = Envelope {
-            post,
-            ack: Ack::new(&self.name, cursor),
-        };
+        self.send(Envelope::new(post, Ack::new(&self.name, cursor))).await
+    }
+
+    /// Sends what became of a post read earlier (deleted, edited) down the
+    /// pipeline, to be recorded on its incident.
+    pub async fn record_change(&self, change: PostChange, cursor: String) -> bool {
+        let mut envelope = Envelope::new(None, Ack::new(&self.name, cursor));
+        envelope.change = Some(change);
+        self.send(envelope).await
+    }
+
+    async fn send(&self, envelope: Envelope) -> bool {
         tokio::select! {
             sent = self.out.send(envelope) => sent.is_ok(),
             _ = self.stop.cancelled() => false,

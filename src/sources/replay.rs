@@ -310,10 +310,7 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
                     None
                 }
             };
-            let envelope = Envelope {
-                post,
-                ack: Ack::new(&ctx.name, position),
-            };
+            let envelope = Envelope::new(post, Ack::new(&ctx.name, position));
             if let Some(pace) = &mut pace {
                 tokio::select! {
                     _ = pace.tick() => {}

@@ -128,7 +128,7 @@ impl Receiver {
             let mut ack = Ack::new(&self.ctx.name, post.native_id.clone());
             ack.on_durable = Some(tx);
             let sent = tokio::select! {
-                sent = self.ctx.out.send(Envelope { post: Some(post), ack }) => sent.is_ok(),
+                sent = self.ctx.out.send(Envelope::new(Some(post), ack)) => sent.is_ok(),
                 _ = self.ctx.stop.cancelled() => false,
             };
             if !sent {
