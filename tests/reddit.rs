@@ -177,3 +177,59 @@ fn subreddits_are_read_once_with_app_credentials() {
     let r = site.lock().unwrap();
     assert_eq!(r.listings.len(), before + 2);
 }
+
+/// (path?query, User-Agent, Authorization) of each request.
+type Asked = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// The public site's listings, for the public-mode test.
+async fn public_site(State(asked): State<Asked>, uri: Uri, headers: HeaderMap) -> impl IntoResponse {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    asked
+        .lock()
+        .unwrap()
+        .push((uri.to_string(), header("user-agent"), header("authorization")));
+    let file = match uri.path() {
+        "/search.json" => "search.json",
+        "/r/indonesia/new.json" => "new.json",
+        _ => return (StatusCode::NOT_FOUND, String::new()),
+    };
+    (
+        StatusCode::OK,
+        std::fs::read_to_string(repo().join("fixtures/reddit").join(file)).unwrap(),
+    )
+}
+
+#[test]
+fn without_an_app_the_public_listings_and_a_search_are_read() {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let port = serve(Router::new().fallback(public_site).with_state(asked.clone()));
+    let source = format!(
+        "[[sources]]\ntype = \"reddit\"\nname = \"reddit\"\nsubreddits = [\"r/indonesia\"]\ncomments = false\n\
+         searches = [\"Klinik Medika Utama\"]\napi = \"http://127.0.0.1:{port}\"\nonce = true\n"
+    );
+    let w = Workdir::with_sources(&source, "");
+    assert_ok(&w.run());
+    let asked = asked.lock().unwrap().clone();
+    let targets: Vec<&str> = asked.iter().map(|(u, _, _)| u.as_str()).collect();
+    assert_eq!(
+        targets,
+        [
+            "/r/indonesia/new.json?limit=100&raw_json=1",
+            "/search.json?limit=100&raw_json=1&q=Klinik%20Medika%20Utama&sort=new&type=link"
+        ]
+    );
+    // A descriptive User-Agent, as Reddit asks; no token.
+    assert!(
+        asked
+            .iter()
+            .all(|(_, ua, auth)| ua.starts_with("earshot/") && auth.is_empty())
+    );
+    let tickets = w.tickets();
+    assert!(
+        tickets.iter().any(|t| t["post_ids"][0] == "reddit:t3_1h9c7zb"),
+        "the search's complaint: {tickets:?}"
+    );
+    // Again: the search's cursor holds; nothing new.
+    assert_ok(&w.run());
+    assert_eq!(keys(&w.tickets()), keys(&tickets));
+}

@@ -221,15 +221,24 @@ fn default_bluesky_service() -> String {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedditConfig {
+    #[serde(default)]
     pub subreddits: Vec<String>,
-    /// The environment variables holding the app's client id and secret.
-    pub client_id_env: String,
-    pub client_secret_env: String,
+    /// Site-wide searches (`/search`, newest first, posts).
+    #[serde(default)]
+    pub searches: Vec<String>,
+    /// The environment variables holding the app's client id and secret;
+    /// both or neither (without: the public JSON listings, at Reddit's
+    /// lower rate limit).
+    #[serde(default)]
+    pub client_id_env: Option<String>,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
     /// Read comments too, not only new posts.
     #[serde(default = "yes")]
     pub comments: bool,
-    #[serde(default = "default_reddit_api")]
-    pub api: String,
+    /// Default: `https://oauth.reddit.com` signed in, else `https://www.reddit.com`.
+    #[serde(default)]
+    pub api: Option<String>,
     #[serde(default = "default_reddit_token_url")]
     pub token_url: String,
     #[serde(default = "default_reddit_interval")]
@@ -245,10 +254,6 @@ pub struct RedditConfig {
 
 fn yes() -> bool {
     true
-}
-
-fn default_reddit_api() -> String {
-    "https://oauth.reddit.com".into()
 }
 
 fn default_reddit_token_url() -> String {

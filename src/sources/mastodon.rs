@@ -201,7 +201,7 @@ impl Reader<'_> {
             Feed::Tag(tag) => format!("{base}/api/v1/timelines/tag/{tag}?limit={limit}"),
             Feed::Search(q) => format!(
                 "{base}/api/v2/search?type=statuses&resolve=false&limit={limit}&q={}",
-                encode(q)
+                super::percent_encode(q)
             ),
             Feed::Mentions => format!("{base}/api/v1/notifications?types%5B%5D=mention&limit={limit}"),
         };
@@ -297,17 +297,6 @@ impl Reader<'_> {
         let cursor = serde_json::to_string(&self.position).expect("positions serialize");
         self.ctx.emit(Some(to_post(&self.ctx.name, status)), cursor).await
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {

@@ -118,6 +118,17 @@ impl SourceContext {
     }
 }
 
+/// Percent-encodes a URL query value (RFC 3986 unreserved bytes kept).
+pub fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// When a polling connector polls next: `interval` after a poll that got
 /// everything, after one that did not a doubling, jittered backoff (or
 /// what the network asked for, if longer).

@@ -147,8 +147,8 @@ fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 struct Session {
     client: reqwest::Client,
-    client_id: String,
-    secret: String,
+    /// The app's client id and secret; none: the public listings.
+    app: Option<(String, String)>,
     token_url: String,
     token: Option<(String, Instant)>,
 }
@@ -161,17 +161,22 @@ struct TokenAnswer {
 }
 
 impl Session {
-    /// A valid token, signing in when there is none or it ran out.
-    async fn token(&mut self, ctx: &SourceContext) -> Option<String> {
+    /// A valid token (`Some(None)` without an app: public listings),
+    /// signing in when there is none or it ran out; `None` when signing in
+    /// failed.
+    async fn token(&mut self, ctx: &SourceContext) -> Option<Option<String>> {
+        let Some((id, secret)) = &self.app else {
+            return Some(None);
+        };
         if let Some((t, until)) = &self.token
             && Instant::now() < *until
         {
-            return Some(t.clone());
+            return Some(Some(t.clone()));
         }
         let request = self
             .client
             .post(&self.token_url)
-            .basic_auth(&self.client_id, Some(&self.secret))
+            .basic_auth(id, Some(secret))
             .form(&[("grant_type", "client_credentials")]);
         match get_json::<TokenAnswer>(ctx, "reddit sign-in", request, rate_limit_wait).await {
             Fetched::Got(answer, _) => {
@@ -179,11 +184,46 @@ impl Session {
                 // that expires on the way.
                 let life = Duration::from_secs(answer.expires_in.unwrap_or(3600).saturating_sub(60).max(1));
                 self.token = Some((answer.access_token.clone(), Instant::now() + life));
-                Some(answer.access_token)
+                Some(Some(answer.access_token))
             }
             Fetched::Wait(_) | Fetched::Unauthorized => None,
         }
     }
+}
+
+/// A listing followed: its key in the cursor, its path, its query.
+struct Feed {
+    key: String,
+    path: String,
+    query: String,
+}
+
+fn feeds(config: &RedditConfig) -> Vec<Feed> {
+    let kinds: &[&str] = if config.comments {
+        &["new", "comments"]
+    } else {
+        &["new"]
+    };
+    let mut feeds = Vec::new();
+    for sub in &config.subreddits {
+        let sub = sub.trim_start_matches("r/");
+        for kind in kinds {
+            feeds.push(Feed {
+                key: format!("{sub}/{kind}"),
+                path: format!("/r/{sub}/{kind}"),
+                query: String::new(),
+            });
+        }
+    }
+    for q in &config.searches {
+        let q = super::percent_encode(q);
+        feeds.push(Feed {
+            key: format!("search:{q}"),
+            path: "/search".into(),
+            query: format!("&q={q}&sort=new&type=link"),
+        });
+    }
+    feeds
 }
 
 pub async fn run(config: RedditConfig, ctx: SourceContext) -> SourceResult {
@@ -191,79 +231,93 @@ pub async fn run(config: RedditConfig, ctx: SourceContext) -> SourceResult {
         Some(p) => serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?,
         None => Position::default(),
     };
+    let app = match (&config.client_id_env, &config.client_secret_env) {
+        (Some(id), Some(secret)) => Some((
+            ctx.secret(id, "the app's client id")?,
+            ctx.secret(secret, "the app's client secret")?,
+        )),
+        (None, None) => None,
+        _ => return Err(ctx.fail("client_id_env and client_secret_env go together")),
+    };
+    if config.subreddits.is_empty() && config.searches.is_empty() {
+        return Err(ctx.fail("nothing to follow: give subreddits or searches"));
+    }
+    // Signed in, the OAuth host; otherwise the public site's `.json` listings.
+    let (default_api, suffix) = match app {
+        Some(_) => ("https://oauth.reddit.com", ""),
+        None => ("https://www.reddit.com", ".json"),
+    };
+    let api = config
+        .api
+        .as_deref()
+        .unwrap_or(default_api)
+        .trim_end_matches('/')
+        .to_owned();
     let mut session = Session {
         client: crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?,
-        client_id: ctx.secret(&config.client_id_env, "the app's client id")?,
-        secret: ctx.secret(&config.client_secret_env, "the app's client secret")?,
+        app,
         token_url: config.token_url.clone(),
         token: None,
     };
-    let api = config.api.trim_end_matches('/').to_owned();
-    let kinds: &[&str] = if config.comments {
-        &["new", "comments"]
-    } else {
-        &["new"]
-    };
     let mut pacing = Pacing::new(config.interval_secs, config.once);
     loop {
-        'feeds: for sub in &config.subreddits {
-            let sub = sub.trim_start_matches("r/");
-            for kind in kinds {
-                let feed = format!("{sub}/{kind}");
-                let last = position.feeds.get(&feed).cloned();
-                let mut fresh: Vec<Item> = Vec::new();
-                let mut after: Option<String> = None;
-                for _ in 0..MAX_PAGES {
-                    let Some(token) = session.token(&ctx).await else {
+        'feeds: for Feed { key: feed, path, query } in feeds(&config) {
+            let last = position.feeds.get(&feed).cloned();
+            let mut fresh: Vec<Item> = Vec::new();
+            let mut after: Option<String> = None;
+            for _ in 0..MAX_PAGES {
+                let Some(token) = session.token(&ctx).await else {
+                    pacing.failed(Duration::ZERO);
+                    break 'feeds;
+                };
+                let mut url = format!("{api}{path}{suffix}?limit={}&raw_json=1{query}", config.limit);
+                if let Some(a) = &after {
+                    url.push_str(&format!("&after={a}"));
+                }
+                let mut request = session.client.get(&url);
+                if let Some(token) = &token {
+                    request = request.bearer_auth(token);
+                }
+                let (listing, headers) = match get_json::<Listing>(&ctx, "reddit", request, rate_limit_wait).await {
+                    Fetched::Got(l, h) => (l, h),
+                    Fetched::Unauthorized => {
+                        // A revoked or expired token: sign in afresh.
+                        session.token = None;
                         pacing.failed(Duration::ZERO);
                         break 'feeds;
-                    };
-                    let mut url = format!("{api}/r/{sub}/{kind}?limit={}&raw_json=1", config.limit);
-                    if let Some(a) = &after {
-                        url.push_str(&format!("&after={a}"));
                     }
-                    let request = session.client.get(&url).bearer_auth(&token);
-                    let (listing, headers) = match get_json::<Listing>(&ctx, "reddit", request, rate_limit_wait).await {
-                        Fetched::Got(l, h) => (l, h),
-                        Fetched::Unauthorized => {
-                            // A revoked or expired token: sign in afresh.
-                            session.token = None;
-                            pacing.failed(Duration::ZERO);
-                            break 'feeds;
-                        }
-                        Fetched::Wait(after) => {
-                            pacing.failed(after);
-                            break 'feeds;
-                        }
-                    };
-                    let page = listing.data.children.len();
-                    let new: Vec<Item> = listing
-                        .data
-                        .children
-                        .into_iter()
-                        .filter(|t| t.kind == "t1" || t.kind == "t3")
-                        .filter_map(|t| ctx.item::<Item>(t.data, &feed))
-                        .filter(|i| last.as_deref().is_none_or(|l| newer(&i.id, l)))
-                        .collect();
-                    let whole_page_new = new.len() == page && page > 0;
-                    fresh.extend(new);
-                    if let Some(p) = rate_limit_wait(&headers) {
-                        tokio::time::sleep(p).await;
+                    Fetched::Wait(after) => {
+                        pacing.failed(after);
+                        break 'feeds;
                     }
-                    // The first poll starts from the newest page only.
-                    match listing.data.after {
-                        Some(a) if whole_page_new && last.is_some() => after = Some(a),
-                        _ => break,
-                    }
+                };
+                let page = listing.data.children.len();
+                let new: Vec<Item> = listing
+                    .data
+                    .children
+                    .into_iter()
+                    .filter(|t| t.kind == "t1" || t.kind == "t3")
+                    .filter_map(|t| ctx.item::<Item>(t.data, &feed))
+                    .filter(|i| last.as_deref().is_none_or(|l| newer(&i.id, l)))
+                    .collect();
+                let whole_page_new = new.len() == page && page > 0;
+                fresh.extend(new);
+                if let Some(p) = rate_limit_wait(&headers) {
+                    tokio::time::sleep(p).await;
                 }
-                fresh.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
-                fresh.dedup_by(|a, b| a.id == b.id);
-                for item in fresh {
-                    position.feeds.insert(feed.clone(), item.id.clone());
-                    let cursor = serde_json::to_string(&position).expect("positions serialize");
-                    if !ctx.emit(to_post(&ctx.name, &item), cursor).await {
-                        return Ok(());
-                    }
+                // The first poll starts from the newest page only.
+                match listing.data.after {
+                    Some(a) if whole_page_new && last.is_some() => after = Some(a),
+                    _ => break,
+                }
+            }
+            fresh.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
+            fresh.dedup_by(|a, b| a.id == b.id);
+            for item in fresh {
+                position.feeds.insert(feed.clone(), item.id.clone());
+                let cursor = serde_json::to_string(&position).expect("positions serialize");
+                if !ctx.emit(to_post(&ctx.name, &item), cursor).await {
+                    return Ok(());
                 }
             }
         }

@@ -88,7 +88,10 @@ pub(super) async fn follow(reader: &mut Reader<'_>) -> SourceResult {
         let streams = ctx.stop.child_token();
         for feed in reader.feeds() {
             let url = match &feed {
-                Feed::Tag(tag) => format!("{stream_base}/api/v1/streaming/hashtag?tag={}", super::encode(tag)),
+                Feed::Tag(tag) => format!(
+                    "{stream_base}/api/v1/streaming/hashtag?tag={}",
+                    crate::sources::percent_encode(tag)
+                ),
                 Feed::Mentions => format!("{stream_base}/api/v1/streaming/user/notification"),
                 Feed::Search(_) => continue,
             };
