@@ -24,7 +24,8 @@
 //!   per post, and phrases of whole words found by those numbers.
 //! - [`sources`]: connectors; [`sources::replay`] reads JSON lines (and raw MIME),
 //!   [`sources::mbox`] mailing-list archives, [`sources::imap`] mailing-list
-//!   mailboxes (read-only, IDLE), [`sources::discourse`] forum posts,
+//!   mailboxes (read-only, IDLE), [`sources::hyperkitty`] Mailman 3 archives,
+//!   [`sources::discourse`] forum posts,
 //!   [`sources::feed`] RSS and Atom, [`sources::mastodon`] hashtag timelines,
 //!   searches and mentions, polled or streamed (deletes and edits recorded),
 //!   [`sources::reddit`] subreddit posts and comments, [`sources::bluesky`] post

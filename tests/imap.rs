@@ -241,7 +241,7 @@ fn a_forwarded_chain_over_imaps_is_one_incident_and_no_flag_changes() {
     assert_ok(&out);
     assert_eq!(received(&out), 6);
     let tickets = w.tickets();
-    assert_one_chain_incident(&tickets);
+    assert_one_chain_incident(&tickets, CHAIN);
     // Read-only: every message is still unread for the team's mail client.
     let flags = server.flags();
     assert_eq!(flags.len(), 6);
@@ -298,7 +298,7 @@ fn idle_reads_each_message_as_it_arrives_over_starttls() {
     // The rest of the chain, while earshot idles.
     server.deliver(&messages[1..]);
     wait_for(4);
-    assert_one_chain_incident(&w.tickets());
+    assert_one_chain_incident(&w.tickets(), CHAIN);
     signal(&running.0, "TERM");
     let status = running.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
@@ -312,7 +312,7 @@ fn a_renumbered_mailbox_is_read_again_without_counting_twice() {
     let w = Workdir::with_sources(&server.source("implicit", "once = true"), "");
     assert_ok(&run(&w, PASSWORD));
     let tickets = w.tickets();
-    assert_one_chain_incident(&tickets);
+    assert_one_chain_incident(&tickets, CHAIN);
     server.renumber(&messages);
     let out = run(&w, PASSWORD);
     assert_ok(&out);

@@ -18,7 +18,7 @@ fn an_archived_forward_chain_is_one_escalating_incident() {
     let out = w.run();
     assert_ok(&out);
     let tickets = w.tickets();
-    assert_one_chain_incident(&tickets);
+    assert_one_chain_incident(&tickets, CHAIN);
     let last = tickets.last().unwrap();
     // The forward headers name the hops.
     assert_eq!(last["hops"][1]["via"], "Rudi Hartono <rudi.hartono@mail.example>");

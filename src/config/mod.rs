@@ -69,6 +69,26 @@ pub enum SourceKind {
     Imap(ImapConfig),
     Discourse(DiscourseConfig),
     Jetstream(JetstreamConfig),
+    Hyperkitty(HyperkittyConfig),
+}
+
+/// Mailman 3 list archives through HyperKitty's REST API.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HyperkittyConfig {
+    /// The Mailman web site's base URL (HyperKitty under `/hyperkitty`).
+    pub url: String,
+    /// The lists' addresses, e.g. `pasien@lists.rs.example`.
+    pub lists: Vec<String>,
+    /// The lists' members, when known: every message's audience.
+    #[serde(default)]
+    pub members: Option<u64>,
+    #[serde(default = "default_poll_interval")]
+    pub interval_secs: u64,
+    #[serde(default)]
+    pub once: bool,
+    #[serde(default = "default_request_timeout")]
+    pub timeout_secs: u64,
 }
 
 /// Bluesky's firehose through Jetstream (a WebSocket of JSON events),
@@ -119,11 +139,11 @@ pub struct DiscourseConfig {
     /// The forum's members, when known: every post's audience.
     #[serde(default)]
     pub members: Option<u64>,
-    #[serde(default = "default_reddit_interval")]
+    #[serde(default = "default_poll_interval")]
     pub interval_secs: u64,
     #[serde(default)]
     pub once: bool,
-    #[serde(default = "default_feed_timeout")]
+    #[serde(default = "default_request_timeout")]
     pub timeout_secs: u64,
 }
 
@@ -162,7 +182,7 @@ pub struct ImapConfig {
     pub interval_secs: u64,
     #[serde(default)]
     pub once: bool,
-    #[serde(default = "default_feed_timeout")]
+    #[serde(default = "default_request_timeout")]
     pub timeout_secs: u64,
 }
 
@@ -202,13 +222,13 @@ pub struct BlueskyConfig {
     pub identifier_env: Option<String>,
     #[serde(default)]
     pub password_env: Option<String>,
-    #[serde(default = "default_reddit_interval")]
+    #[serde(default = "default_poll_interval")]
     pub interval_secs: u64,
     #[serde(default = "default_reddit_limit")]
     pub limit: u32,
     #[serde(default)]
     pub once: bool,
-    #[serde(default = "default_feed_timeout")]
+    #[serde(default = "default_request_timeout")]
     pub timeout_secs: u64,
 }
 
@@ -241,14 +261,14 @@ pub struct RedditConfig {
     pub api: Option<String>,
     #[serde(default = "default_reddit_token_url")]
     pub token_url: String,
-    #[serde(default = "default_reddit_interval")]
+    #[serde(default = "default_poll_interval")]
     pub interval_secs: u64,
     /// Items a page (Reddit's most is 100).
     #[serde(default = "default_reddit_limit")]
     pub limit: u32,
     #[serde(default)]
     pub once: bool,
-    #[serde(default = "default_feed_timeout")]
+    #[serde(default = "default_request_timeout")]
     pub timeout_secs: u64,
 }
 
@@ -260,7 +280,7 @@ fn default_reddit_token_url() -> String {
     "https://www.reddit.com/api/v1/access_token".into()
 }
 
-fn default_reddit_interval() -> u64 {
+fn default_poll_interval() -> u64 {
     120
 }
 
@@ -347,7 +367,7 @@ pub struct MastodonConfig {
     /// Poll until every hashtag answered once, then finish (for tests).
     #[serde(default)]
     pub once: bool,
-    #[serde(default = "default_feed_timeout")]
+    #[serde(default = "default_request_timeout")]
     pub timeout_secs: u64,
 }
 
@@ -374,7 +394,7 @@ pub struct FeedConfig {
     #[serde(default)]
     pub once: bool,
     /// Seconds a request may take.
-    #[serde(default = "default_feed_timeout")]
+    #[serde(default = "default_request_timeout")]
     pub timeout_secs: u64,
 }
 
@@ -386,7 +406,7 @@ fn default_feed_channel() -> String {
     "news".into()
 }
 
-fn default_feed_timeout() -> u64 {
+fn default_request_timeout() -> u64 {
     20
 }
 
@@ -985,6 +1005,7 @@ impl Config {
                 | SourceKind::Imap(_)
                 | SourceKind::Discourse(_)
                 | SourceKind::Jetstream(_)
+                | SourceKind::Hyperkitty(_)
                 | SourceKind::Kafka(_)
                 | SourceKind::Mbox(_)
                 | SourceKind::Feed(_)
@@ -1023,6 +1044,7 @@ const SOURCE_TYPES: &[&str] = &[
     "imap",
     "discourse",
     "jetstream",
+    "hyperkitty",
     "feed",
     "mastodon",
     "webhook",
@@ -1107,6 +1129,7 @@ impl<'a> Parser<'a> {
                                 "imap" => self.section(kind.1).map(SourceKind::Imap),
                                 "discourse" => self.section(kind.1).map(SourceKind::Discourse),
                                 "jetstream" => self.section(kind.1).map(SourceKind::Jetstream),
+                                "hyperkitty" => self.section(kind.1).map(SourceKind::Hyperkitty),
                                 _ => None,
                             };
                             if let Some(kind) = kind {

@@ -8,6 +8,7 @@
 pub mod bluesky;
 pub mod discourse;
 pub mod feed;
+pub mod hyperkitty;
 pub mod imap;
 pub mod jetstream;
 pub mod kafka;
@@ -231,6 +232,7 @@ pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResu
         SourceKind::Imap(i) => tokio::spawn(imap::run(i.clone(), ctx)),
         SourceKind::Discourse(d) => tokio::spawn(discourse::run(d.clone(), ctx)),
         SourceKind::Jetstream(j) => tokio::spawn(jetstream::run(j.clone(), ctx)),
+        SourceKind::Hyperkitty(h) => tokio::spawn(hyperkitty::run(h.clone(), ctx)),
     }
 }
 

@@ -182,10 +182,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The forwarded-complaint chain of `fixtures/chain/forwarded-complaint.mbox`,
-/// read by source `lists` from a list of 500 members: one incident, its
-/// latest ticket holding the complaint and its three forwards.
-pub fn assert_one_chain_incident(tickets: &[Value]) {
+/// The post ids of the forwarded-complaint chain's messages
+/// (`fixtures/chain/forwarded-complaint.mbox`) read by source `lists`,
+/// named by Message-ID.
+pub const CHAIN: [&str; 4] = [
+    "lists:c1.rudi@mail.example",
+    "lists:f1.rt05@lists.example",
+    "lists:f2.forum@groups.example",
+    "lists:f3.milis@lists.example",
+];
+
+/// The forwarded-complaint chain read from a list of 500 members: one
+/// incident, its latest ticket holding `posts`, the complaint and its three
+/// forwards.
+pub fn assert_one_chain_incident(tickets: &[Value], posts: [&str; 4]) {
     assert!(tickets.len() >= 2, "{tickets:?}");
     let id = &tickets[0]["incident_id"];
     assert!(
@@ -193,15 +203,7 @@ pub fn assert_one_chain_incident(tickets: &[Value]) {
         "one incident: {tickets:?}"
     );
     let last = tickets.last().unwrap();
-    assert_eq!(
-        last["post_ids"],
-        serde_json::json!([
-            "lists:c1.rudi@mail.example",
-            "lists:f1.rt05@lists.example",
-            "lists:f2.forum@groups.example",
-            "lists:f3.milis@lists.example"
-        ])
-    );
+    assert_eq!(last["post_ids"], serde_json::json!(posts));
     assert_eq!(last["severity"], "high");
     assert_eq!(last["provider"], "klinik-medika-utama");
     // The list's size is every message's audience.
