@@ -1,5 +1,6 @@
 //! A patient forum on Discourse, from a real HTTP server on 127.0.0.1
-//! serving recorded `/posts.json` pages: a 500 and a 429 are waited out;
+//! serving recorded `/posts.json` pages: a 500, a 429 and a cut-off body
+//! are waited out;
 //! the complaint thread is one incident (a reply names the post it
 //! answers), the deleted, the moderator-action and the malformed posts are
 //! skipped; the API key travels in its headers; a later poll follows an
@@ -56,6 +57,8 @@ async fn handle(
                 "{\"errors\":[\"slow down\"]}".into(),
             );
         }
+        // A body cut off mid-way by a proxy.
+        3 => return (StatusCode::OK, out, page("latest-1.json")[..700].to_owned()),
         _ => {}
     }
     out.insert("content-type", "application/json".parse().unwrap());
@@ -103,7 +106,12 @@ fn a_forum_thread_is_one_incident_and_a_later_poll_pages_back() {
     );
     {
         let f = forum.lock().unwrap();
-        assert_eq!(f.asked.len(), 3, "a 500, a 429, then the page: {:?}", f.asked);
+        assert_eq!(
+            f.asked.len(),
+            4,
+            "a 500, a 429, a cut-off page, then the page: {:?}",
+            f.asked
+        );
         assert!(f.asked.iter().all(|(_, key)| key == "forum-k3y"));
     }
 
@@ -113,7 +121,7 @@ fn a_forum_thread_is_one_incident_and_a_later_poll_pages_back() {
     assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("received=5"), "only the five new posts: {stderr}");
-    let asked: Vec<String> = forum.lock().unwrap().asked[3..]
+    let asked: Vec<String> = forum.lock().unwrap().asked[4..]
         .iter()
         .map(|(u, _)| u.clone())
         .collect();

@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::process::Child;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn start(w: &Workdir) -> Child {
@@ -170,4 +171,94 @@ async fn pushes_are_durable_before_they_are_answered() {
     signal(&child.0, "TERM");
     let exit = child.0.wait().unwrap();
     assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
+}
+
+/// Post ids the state file holds (every post about a provider is fingerprinted).
+fn durable_posts(w: &Workdir) -> std::collections::BTreeSet<String> {
+    let db = rusqlite::Connection::open(w.dir.path().join("state.db")).unwrap();
+    let mut q = db.prepare("SELECT post_id FROM fingerprints").unwrap();
+    q.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_receipt_and_reply_loses_nothing_acknowledged() {
+    let port = free_port();
+    let sources = format!(
+        "[[sources]]\ntype = \"webhook\"\nname = \"hooks\"\nlisten = \"127.0.0.1:{port}\"\ntoken_env = \"HOOK_TOKEN\"\n"
+    );
+    let w = Workdir::with_sources(&sources, "");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let wait_listening = || async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/hooks/posts")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "receiver never listened");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let post = |i: usize| {
+        json!({
+            "id": format!("crash-{i}"),
+            "text": format!("Antrean di RS Harapan Sehat hari ini nomor {i}, sudah menunggu {} jam.", i % 7 + 1),
+            "author": format!("@pasien_{i}"),
+            "created_at": "2026-11-30T08:00:00Z"
+        })
+    };
+    let mut child = Running(start(&w));
+    wait_listening().await;
+    // Four pushers at once; earshot is killed (no chance to tidy up) once
+    // some pushes are answered, others in flight.
+    let acked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut pushers = Vec::new();
+    for worker in 0..4 {
+        let (http, base, acked) = (http.clone(), base.clone(), acked.clone());
+        let posts: Vec<Value> = (0..100).filter(|i| i % 4 == worker).map(post).collect();
+        pushers.push(tokio::spawn(async move {
+            for p in posts {
+                let sent = http
+                    .post(format!("{base}/hooks/posts"))
+                    .bearer_auth("t0ken")
+                    .json(&p)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status() == 202 => acked.lock().unwrap().push(p["id"].as_str().unwrap().to_owned()),
+                    Ok(_) => {}
+                    Err(_) => return, // earshot is gone
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.lock().unwrap().len() < 30 {
+        assert!(Instant::now() < deadline, "no answers");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    signal(&child.0, "KILL");
+    let _ = child.0.wait();
+    for p in pushers {
+        let _ = tokio::time::timeout(Duration::from_secs(30), p).await;
+    }
+    let acked: Vec<String> = acked.lock().unwrap().clone();
+    let durable = durable_posts(&w);
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|id| !durable.contains(&format!("hooks:{id}")))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but not durable: {lost:?}");
+    assert!(acked.len() < 100, "the crash came mid-stream");
+
+    // The pushers retry what was not acknowledged: afterwards every post is there once.
+    let mut child = Running(start(&w));
+    wait_listening().await;
+    for i in 0..100 {
+        assert_eq!(push(&http, &base, Some("t0ken"), &post(i)).await.status(), 202);
+    }
+    signal(&child.0, "TERM");
+    assert!(child.0.wait().unwrap().success());
+    let durable = durable_posts(&w);
+    assert_eq!(durable.iter().filter(|id| id.starts_with("hooks:crash-")).count(), 100);
 }
