@@ -70,10 +70,7 @@ pub async fn run(config: JetstreamConfig, ctx: SourceContext) -> SourceResult {
         Some(p) => Some(serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?),
         None => None,
     };
-    let keywords = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(config.keywords.iter().map(|k| k.to_lowercase()))
-        .map_err(|e| ctx.fail(format!("keywords: {e}")))?;
+    let keywords = keyword_matcher(&config.keywords).map_err(|e| ctx.fail(format!("keywords: {e}")))?;
     if config.keywords.is_empty() {
         return Err(ctx.fail("keywords: none given; the firehose is every post on Bluesky"));
     }
@@ -101,6 +98,14 @@ pub async fn run(config: JetstreamConfig, ctx: SourceContext) -> SourceResult {
             return Ok(());
         }
     }
+}
+
+/// Finds any of `keywords` in a post's text, ASCII case folded.
+pub fn keyword_matcher(keywords: &[String]) -> Result<AhoCorasick, String> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(keywords)
+        .map_err(|e| e.to_string())
 }
 
 /// One connection: subscribes from `cursor` and hands on matching posts
@@ -169,31 +174,44 @@ async fn follow(
             Ok(Some(Ok(_))) => continue, // pings are answered by the library
         };
         frame += 1;
-        let event: Event = match serde_json::from_str(&text) {
-            Ok(e) => e,
-            Err(e) => {
-                ctx.malformed(&format!("{} frame {frame}", config.url), &e);
-                continue;
+        let (time_us, post) = match read_frame(&ctx.name, &text, keywords) {
+            Ok(read) => read,
+            Err((time_us, e)) => {
+                let at = match time_us {
+                    Some(t) => format!("{} at time_us {t}", config.url),
+                    None => format!("{} frame {frame}", config.url),
+                };
+                ctx.malformed(&at, &e);
+                match time_us {
+                    Some(t) => (t, None),
+                    None => continue,
+                }
             }
         };
-        let position = Position { time_us: event.time_us };
-        let post = match matching_post(&ctx.name, &event, keywords) {
-            Ok(post) => post,
-            Err(e) => {
-                ctx.malformed(&format!("{} at time_us {}", config.url, event.time_us), &e);
-                None
-            }
-        };
-        if post.is_none() && event.time_us - handed < CURSOR_STEP_US {
+        let position = Position { time_us };
+        if post.is_none() && time_us - handed < CURSOR_STEP_US {
             continue;
         }
-        handed = event.time_us;
+        handed = time_us;
         let cursor = serde_json::to_string(&position).expect("positions serialize");
         if !ctx.emit(post, cursor).await {
             return Ended::Stopped;
         }
         *at = Some(position);
     }
+}
+
+/// One Jetstream frame: its `time_us` and the post it creates when that
+/// holds a keyword. `Err` with the time when known: not an event, or an
+/// event creating a post whose record is not one.
+pub fn read_frame(
+    source: &str,
+    frame: &str,
+    keywords: &AhoCorasick,
+) -> Result<(i64, Option<Post>), (Option<i64>, String)> {
+    let event: Event = serde_json::from_str(frame).map_err(|e| (None, e.to_string()))?;
+    let post = matching_post(source, &event, keywords).map_err(|e| (Some(event.time_us), e))?;
+    Ok((event.time_us, post))
 }
 
 /// The post an event creates, when it holds a keyword; `Err` when it

@@ -12,7 +12,7 @@
 //!
 //! Cursor: `{"tags": {TAG: newest id}}`; a status's position holds its id.
 
-mod stream;
+pub mod stream;
 
 use super::feed::strip_html;
 use super::{Pacing, SourceContext, SourceResult};
