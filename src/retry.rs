@@ -59,17 +59,16 @@ pub enum Fetched<T> {
     Unauthorized,
 }
 
-/// A GET of a JSON document from `network` for the source of `ctx`:
-/// unreachable, an error status (waiting for `Retry-After`, or what
-/// `rate_wait` reads from the headers), a cut-off body or one that is not a
-/// `T` (counted as malformed) all come back as `Wait`, logged and counted
-/// by kind.
-pub async fn get_json<T: serde::de::DeserializeOwned>(
+/// A request to `network` for the source of `ctx`: unreachable, an error
+/// status (waiting for `Retry-After`, or what `rate_wait` reads from the
+/// headers) or a cut-off body come back as `Wait`, logged and counted by
+/// kind. `Got(None, _)`: 304, nothing changed since the validators sent.
+pub async fn fetch(
     ctx: &crate::sources::SourceContext,
     network: &str,
     request: reqwest::RequestBuilder,
     rate_wait: fn(&reqwest::header::HeaderMap) -> Option<Duration>,
-) -> Fetched<T> {
+) -> Fetched<Option<Vec<u8>>> {
     let source = ctx.name.as_str();
     ctx.request();
     let response = match request.send().await {
@@ -82,6 +81,9 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     };
     let status = response.status();
     let headers = response.headers().clone();
+    if status == reqwest::StatusCode::NOT_MODIFIED {
+        return Fetched::Got(None, headers);
+    }
     if status == reqwest::StatusCode::UNAUTHORIZED {
         ctx.error("unauthorized");
         tracing::warn!(source, "{network} refused the credentials");
@@ -97,20 +99,34 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
         );
         return Fetched::Wait(after.unwrap_or(Duration::ZERO));
     }
-    let body = match response.bytes().await {
-        Ok(b) => b,
+    match response.bytes().await {
+        Ok(b) => Fetched::Got(Some(b.to_vec()), headers),
         Err(e) => {
             ctx.error(if e.is_timeout() { "timeout" } else { "network" });
             tracing::warn!(source, error = %e.without_url(), "{network} body cut off; backing off");
-            return Fetched::Wait(Duration::ZERO);
-        }
-    };
-    match serde_json::from_slice(&body) {
-        Ok(v) => Fetched::Got(v, headers),
-        Err(e) => {
-            ctx.malformed(network, &format!("an answer that is not what the API documents: {e}"));
             Fetched::Wait(Duration::ZERO)
         }
+    }
+}
+
+/// `fetch` of a JSON document: a body that is not a `T` is counted as
+/// malformed and comes back as `Wait`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    ctx: &crate::sources::SourceContext,
+    network: &str,
+    request: reqwest::RequestBuilder,
+    rate_wait: fn(&reqwest::header::HeaderMap) -> Option<Duration>,
+) -> Fetched<T> {
+    match fetch(ctx, network, request, rate_wait).await {
+        Fetched::Got(body, headers) => match serde_json::from_slice(body.as_deref().unwrap_or_default()) {
+            Ok(v) => Fetched::Got(v, headers),
+            Err(e) => {
+                ctx.malformed(network, &format!("an answer that is not what the API documents: {e}"));
+                Fetched::Wait(Duration::ZERO)
+            }
+        },
+        Fetched::Wait(d) => Fetched::Wait(d),
+        Fetched::Unauthorized => Fetched::Unauthorized,
     }
 }
 

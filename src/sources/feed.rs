@@ -12,16 +12,15 @@
 //! the last entry of a poll, so a crash in the middle fetches the whole feed
 //! again and the ids skip what was done.
 
-use super::{SourceContext, SourceResult};
+use super::{Pacing, SourceContext, SourceResult};
 use crate::config::FeedConfig;
-use crate::post::{Ack, Author, Envelope, Post};
-use crate::retry::jitter;
+use crate::post::{Author, Post};
+use crate::retry::{Fetched, fetch};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::time::Duration;
 
 const KEEP_SEEN: usize = 1000;
-const MAX_WAIT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Position {
@@ -97,51 +96,28 @@ pub fn to_post(source: &str, channel: &str, entry: &feed_rs::model::Entry) -> Po
     }
 }
 
-/// What one poll came to.
-enum Polled {
-    /// New entries were sent (or none: 304, or all seen).
-    Done,
-    /// Try again after this long.
-    Wait(Duration),
-}
-
 pub async fn run(config: FeedConfig, ctx: SourceContext) -> SourceResult {
     let mut position: Position = match &ctx.resume {
         Some(p) => serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?,
         None => Position::default(),
     };
     let client = crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?;
-    let mut backoff = Duration::from_secs(1);
+    let mut pacing = Pacing::new(config.interval_secs, config.once);
     loop {
-        let wait = match poll(&config, &ctx, &client, &mut position).await {
-            Some(Polled::Done) => {
-                backoff = Duration::from_secs(1);
-                if config.once {
-                    return Ok(());
-                }
-                Duration::from_secs(config.interval_secs.max(1))
-            }
-            Some(Polled::Wait(after)) => {
-                let wait = jitter(backoff).max(after);
-                backoff = (backoff * 2).min(MAX_WAIT);
-                wait
-            }
-            None => return Ok(()), // stopped
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = ctx.stop.cancelled() => return Ok(()),
+        if !poll(&config, &ctx, &client, &mut position, &mut pacing).await || !pacing.rest(&ctx.stop).await {
+            return Ok(());
         }
     }
 }
 
-/// One conditional GET and what it brought; `None` when stopped.
+/// One conditional GET and the entries it brought; false once stopped.
 async fn poll(
     config: &FeedConfig,
     ctx: &SourceContext,
     client: &reqwest::Client,
     position: &mut Position,
-) -> Option<Polled> {
+    pacing: &mut Pacing,
+) -> bool {
     let mut req = client.get(&config.url);
     if let Some(etag) = &position.etag {
         req = req.header(reqwest::header::IF_NONE_MATCH, etag);
@@ -149,47 +125,27 @@ async fn poll(
     if let Some(modified) = &position.modified {
         req = req.header(reqwest::header::IF_MODIFIED_SINCE, modified);
     }
-    ctx.request();
-    let response = match req.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.error(if e.is_timeout() { "timeout" } else { "network" });
-            tracing::warn!(source = %ctx.name, url = %config.url, error = %e.without_url(), "feed unreachable; backing off");
-            return Some(Polled::Wait(Duration::ZERO));
+    let (body, headers) = match fetch(ctx, "feed", req, |_| None).await {
+        Fetched::Got(Some(body), headers) => (body, headers),
+        Fetched::Got(None, _) => return true, // 304: nothing new
+        Fetched::Wait(after) => {
+            pacing.failed(after);
+            return true;
+        }
+        Fetched::Unauthorized => {
+            pacing.failed(Duration::ZERO);
+            return true;
         }
     };
-    let status = response.status();
-    if status == reqwest::StatusCode::NOT_MODIFIED {
-        return Some(Polled::Done);
-    }
-    if !status.is_success() {
-        ctx.error(crate::retry::status_kind(status));
-        let after = crate::retry::retry_after(response.headers()).unwrap_or(Duration::ZERO);
-        tracing::warn!(source = %ctx.name, url = %config.url, status = status.as_u16(), "feed answered with an error; backing off");
-        return Some(Polled::Wait(after));
-    }
-    let header = |name: reqwest::header::HeaderName| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |name: reqwest::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let etag = header(reqwest::header::ETAG);
     let modified = header(reqwest::header::LAST_MODIFIED);
-    let body = match response.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            ctx.error("network");
-            tracing::warn!(source = %ctx.name, url = %config.url, error = %e.without_url(), "feed body cut off; backing off");
-            return Some(Polled::Wait(Duration::ZERO));
-        }
-    };
     let feed = match feed_rs::parser::parse(&body[..]) {
         Ok(f) => f,
         Err(e) => {
             ctx.malformed(&config.url, &format!("not a feed: {e}"));
-            return Some(Polled::Wait(Duration::ZERO));
+            pacing.failed(Duration::ZERO);
+            return true;
         }
     };
     let mut entries: Vec<_> = feed
@@ -204,9 +160,10 @@ async fn poll(
         // Nothing new: keep the validators for the next poll.
         next.etag = etag;
         next.modified = modified;
-        let ack = Ack::new(&ctx.name, serde_json::to_string(&next).expect("positions serialize"));
         *position = next;
-        return send(ctx, Envelope::new(None, ack)).await.then_some(Polled::Done);
+        return ctx
+            .emit(None, serde_json::to_string(&position).expect("positions serialize"))
+            .await;
     }
     for (i, entry) in entries.into_iter().enumerate() {
         next.seen.push_back(entry.id.clone());
@@ -218,21 +175,10 @@ async fn poll(
             next.modified.clone_from(&modified);
         }
         let cursor = serde_json::to_string(&next).expect("positions serialize");
-        let mut post = to_post(&ctx.name, &config.channel, entry);
-        post.cursor.clone_from(&cursor);
-        ctx.received(&post);
-        if !send(ctx, Envelope::new(Some(post), Ack::new(&ctx.name, cursor))).await {
-            return None;
+        if !ctx.emit(Some(to_post(&ctx.name, &config.channel, entry)), cursor).await {
+            return false;
         }
     }
     *position = next;
-    Some(Polled::Done)
-}
-
-/// Sends down the pipeline; false when stopped or closed.
-async fn send(ctx: &SourceContext, envelope: Envelope) -> bool {
-    tokio::select! {
-        sent = ctx.out.send(envelope) => sent.is_ok(),
-        _ = ctx.stop.cancelled() => false,
-    }
+    true
 }
