@@ -540,6 +540,7 @@ impl<'a> Parser<'a> {
                 }
                 "sources" => {
                     for item in self.entries(value, "sources") {
+                        let span = item.span();
                         if let Some((name, at, kind)) = self.tagged(item, "source", SOURCE_TYPES) {
                             let kind = match kind.0.as_str() {
                                 "replay" => self.section(kind.1).map(SourceKind::Replay),
@@ -557,6 +558,9 @@ impl<'a> Parser<'a> {
                                 _ => None,
                             };
                             if let Some(kind) = kind {
+                                for problem in kind.problems() {
+                                    self.error(Some(span.clone()), format!("source `{name}`: {problem}"), None);
+                                }
                                 config.sources.push(SourceConfig { name, at, kind });
                             }
                         }

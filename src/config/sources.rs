@@ -12,6 +12,57 @@ pub struct SourceConfig {
     pub kind: SourceKind,
 }
 
+/// Checks a source's options against each other; each problem as a sentence.
+impl SourceKind {
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut require = |ok: bool, problem: &str| {
+            if !ok {
+                out.push(problem.to_owned());
+            }
+        };
+        match self {
+            SourceKind::Mastodon(m) => {
+                require(
+                    !m.hashtags.is_empty() || !m.searches.is_empty() || m.mentions,
+                    "nothing to follow: give hashtags, searches or mentions = true",
+                );
+                require(
+                    m.token_env.is_some() || (m.searches.is_empty() && !m.mentions),
+                    "searches and mentions need an access token (token_env)",
+                );
+            }
+            SourceKind::Reddit(r) => {
+                require(
+                    !r.subreddits.is_empty() || !r.searches.is_empty(),
+                    "nothing to follow: give subreddits or searches",
+                );
+                require(
+                    r.client_id_env.is_some() == r.client_secret_env.is_some(),
+                    "client_id_env and client_secret_env go together",
+                );
+            }
+            SourceKind::Bluesky(b) => require(
+                b.identifier_env.is_some() == b.password_env.is_some(),
+                "identifier_env and password_env go together",
+            ),
+            SourceKind::Jetstream(j) => {
+                require(
+                    !j.keywords.is_empty(),
+                    "keywords: none given; the firehose is every post on Bluesky",
+                );
+                require(
+                    j.url.starts_with("ws://") || j.url.starts_with("wss://"),
+                    "url: not a ws:// or wss:// address",
+                );
+            }
+            SourceKind::Hyperkitty(h) => require(!h.lists.is_empty(), "lists: none given"),
+            _ => {}
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
     Replay(ReplayConfig),

@@ -166,3 +166,25 @@ fn an_imap_source_takes_defaults_and_refuses_unknown_tls() {
     let e = c.check_paths().unwrap_err().to_string();
     assert!(e.contains("ca_file /nonexistent/ca.pem does not exist"), "{e}");
 }
+
+#[test]
+fn sources_whose_options_contradict_are_refused_at_their_table() {
+    let e = errors(
+        "[[sources]]\ntype = \"mastodon\"\nname = \"m\"\ninstance = \"https://m.example\"\nmentions = true\n\n\
+         [[sources]]\ntype = \"reddit\"\nname = \"r\"\nsubreddits = [\"r/x\"]\nclient_id_env = \"ID\"\n\n\
+         [[sources]]\ntype = \"jetstream\"\nname = \"j\"\nkeywords = []\nurl = \"https://x\"\n",
+    );
+    assert_eq!(e.len(), 4, "{e:?}");
+    assert!(
+        e[0].starts_with("t.toml:1:1: error: source `m`: searches and mentions need an access token"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("t.toml:7:1: error: source `r`: client_id_env and client_secret_env go together"),
+        "{e:?}"
+    );
+    assert!(
+        e[2].contains("source `j`: keywords: none given") && e[3].contains("not a ws:// or wss://"),
+        "{e:?}"
+    );
+}

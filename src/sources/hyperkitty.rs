@@ -123,9 +123,6 @@ pub async fn run(config: HyperkittyConfig, ctx: SourceContext) -> SourceResult {
         Some(p) => serde_json::from_str(p).map_err(|e| ctx.fail(format!("stored cursor `{p}`: {e}")))?,
         None => Position::default(),
     };
-    if config.lists.is_empty() {
-        return Err(ctx.fail("no lists to read"));
-    }
     let client = crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?;
     let base = config.url.trim_end_matches('/').to_owned();
     let mut pacing = Pacing::new(config.interval_secs, config.once);

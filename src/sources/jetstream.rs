@@ -71,9 +71,6 @@ pub async fn run(config: JetstreamConfig, ctx: SourceContext) -> SourceResult {
         None => None,
     };
     let keywords = keyword_matcher(&config.keywords).map_err(|e| ctx.fail(format!("keywords: {e}")))?;
-    if config.keywords.is_empty() {
-        return Err(ctx.fail("keywords: none given; the firehose is every post on Bluesky"));
-    }
     let tls = super::tls_connector(config.ca_file.as_deref()).map_err(|e| ctx.fail(e))?;
     let url = reqwest::Url::parse(&config.url).map_err(|e| ctx.fail(format!("url `{}`: {e}", config.url)))?;
     if !matches!(url.scheme(), "ws" | "wss") || url.host_str().is_none() {

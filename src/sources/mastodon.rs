@@ -308,12 +308,6 @@ pub async fn run(config: MastodonConfig, ctx: SourceContext) -> SourceResult {
         Some(var) => Some(ctx.secret(var, "the token")?),
         None => None,
     };
-    if config.hashtags.is_empty() && config.searches.is_empty() && !config.mentions {
-        return Err(ctx.fail("nothing to follow: give hashtags, searches or mentions = true"));
-    }
-    if (config.mentions || !config.searches.is_empty()) && token.is_none() {
-        return Err(ctx.fail("searches and mentions need an access token (token_env)"));
-    }
     let mut reader = Reader {
         client: crate::retry::client(config.timeout_secs).map_err(|e| ctx.fail(e))?,
         base: config.instance.trim_end_matches('/').to_owned(),

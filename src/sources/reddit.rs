@@ -239,9 +239,6 @@ pub async fn run(config: RedditConfig, ctx: SourceContext) -> SourceResult {
         (None, None) => None,
         _ => return Err(ctx.fail("client_id_env and client_secret_env go together")),
     };
-    if config.subreddits.is_empty() && config.searches.is_empty() {
-        return Err(ctx.fail("nothing to follow: give subreddits or searches"));
-    }
     // Signed in, the OAuth host; otherwise the public site's `.json` listings.
     let (default_api, suffix) = match app {
         Some(_) => ("https://oauth.reddit.com", ""),
