@@ -31,15 +31,24 @@ async fn handle(State(instance): State<Arc<Mutex<Instance>>>, uri: Uri, headers:
     if m.requests.len() == 1 {
         return (StatusCode::INTERNAL_SERVER_ERROR, out, "{\"error\":\"oops\"}".into());
     }
-    let base = format!("http://127.0.0.1:{}/api/v1/timelines/tag/rsharapansehat", m.port);
-    let page = |name: &str| std::fs::read_to_string(repo().join("fixtures/mastodon").join(name)).unwrap();
-    let (body, newest) = if query.contains("min_id=110504") {
-        ("[]".to_owned(), None)
-    } else if query.contains("min_id=110502") {
+    if query.contains("min_id=110502") {
         // The last request of this window: wait until its reset.
         let reset = chrono::Utc::now() + chrono::Duration::seconds(1);
         out.insert("x-ratelimit-remaining", "0".parse().unwrap());
         out.insert("x-ratelimit-reset", reset.to_rfc3339().parse().unwrap());
+    }
+    let body = timeline_page(&query, m.port, &mut out);
+    (StatusCode::OK, out, body)
+}
+
+/// The recorded hashtag timeline as the instance pages it: the page newer
+/// than `min_id`, with its `Link` header.
+fn timeline_page(query: &str, port: u16, out: &mut HeaderMap) -> String {
+    let base = format!("http://127.0.0.1:{port}/api/v1/timelines/tag/rsharapansehat");
+    let page = |name: &str| std::fs::read_to_string(repo().join("fixtures/mastodon").join(name)).unwrap();
+    let (body, newest) = if query.contains("min_id=110504") {
+        ("[]".to_owned(), None)
+    } else if query.contains("min_id=110502") {
         (page("tag-page-2.json"), Some("110504"))
     } else {
         (page("tag-page-1.json"), Some("110502"))
@@ -49,7 +58,7 @@ async fn handle(State(instance): State<Arc<Mutex<Instance>>>, uri: Uri, headers:
         out.insert("link", link.parse().unwrap());
     }
     out.insert("content-type", "application/json".parse().unwrap());
-    (StatusCode::OK, out, body)
+    body
 }
 
 #[test]
@@ -262,4 +271,77 @@ fn streams_searches_and_mentions_with_deletes_and_edits_on_the_incident() {
         asked("/api/v2/search")
     );
     assert_eq!(asked("/api/v1/streaming/hashtag").len(), 2, "reconnected once");
+}
+
+/// The second page comes only after `gate` opens: earshot is killed while waiting for it.
+#[derive(Default)]
+struct Slow {
+    port: u16,
+    gate: bool,
+    queries: Vec<String>,
+}
+
+async fn slow_instance(State(instance): State<Arc<Mutex<Slow>>>, uri: Uri) -> impl IntoResponse {
+    let query = uri.query().unwrap_or("").to_owned();
+    let port = {
+        let mut m = instance.lock().unwrap();
+        m.queries.push(query.clone());
+        m.port
+    };
+    if query.contains("min_id=110502") {
+        while !instance.lock().unwrap().gate {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut out = HeaderMap::new();
+    let body = timeline_page(&query, port, &mut out);
+    (StatusCode::OK, out, body)
+}
+
+#[test]
+fn killed_between_pages_a_restart_reads_on_from_the_durable_cursor() {
+    let instance = Arc::new(Mutex::new(Slow::default()));
+    let port = serve(Router::new().fallback(slow_instance).with_state(instance.clone()));
+    instance.lock().unwrap().port = port;
+    let source = format!(
+        "[[sources]]\ntype = \"mastodon\"\nname = \"masto\"\ninstance = \"http://127.0.0.1:{port}\"\nhashtags = [\"#rsharapansehat\"]\nonce = true\n"
+    );
+    let w = Workdir::with_sources(&source, "");
+    let mut running = Running(w.spawn());
+    // Page one is durable once its newest status is the stored cursor.
+    let cursor = || {
+        let db = rusqlite::Connection::open(w.dir.path().join("state.db")).ok()?;
+        db.query_row("SELECT position FROM cursors WHERE source = 'masto'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cursor().is_some_and(|c| c.contains("110502")) {
+        assert!(Instant::now() < deadline, "page one never became durable");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&running.0, "KILL");
+    let _ = running.0.wait();
+
+    instance.lock().unwrap().gate = true;
+    let out = w.run_with_env(&[("RUST_LOG", "info")]);
+    assert_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("received=2"), "only page two's statuses: {stderr}");
+    let queries = instance.lock().unwrap().queries.clone();
+    let after_restart: Vec<&str> = queries
+        .iter()
+        .skip_while(|q| !q.contains("min_id"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        after_restart[after_restart.len() - 2..],
+        ["limit=40&min_id=110502", "limit=40&min_id=110504"]
+    );
+    // Every status once: the complaint and its boost in one incident.
+    let incidents = w.command(&["incidents", "list", "--json", "--status", "all"]);
+    let incidents = lines(&String::from_utf8_lossy(&incidents.stdout));
+    let inc = incidents.iter().find(|i| i["post_ids"][0] == "masto:110501").unwrap();
+    assert_eq!(inc["post_ids"], serde_json::json!(["masto:110501", "masto:110503"]));
 }
