@@ -174,6 +174,16 @@ service anvil {{
         });
     }
 
+    /// Delivers a message that arrived in 2020 (its server arrival date).
+    fn deliver_old(&self, message: &[u8]) {
+        self.with_session(async |s| {
+            let _ = s.create(MAILBOX).await;
+            s.append(MAILBOX, None, Some("\"01-Jan-2020 10:00:00 +0000\""), message)
+                .await
+                .unwrap();
+        });
+    }
+
     /// Every message's flags.
     fn flags(&self) -> Vec<String> {
         self.with_session(async |s| {
@@ -235,6 +245,10 @@ fn a_forwarded_chain_over_imaps_is_one_incident_and_no_flag_changes() {
     let server = Dovecot::start();
     let messages = chain();
     assert_eq!(messages.len(), 6, "the archive's messages");
+    // Years old: outside the first run's window (`since_days`, 30).
+    server.deliver_old(
+        b"From: Lama <lama@mail.example>\r\nSubject: Klinik Medika Utama 2020\r\nMessage-ID: <old1@mail.example>\r\n\r\nKlinik Medika Utama dulu lambat sekali.\r\n",
+    );
     server.deliver(&messages);
     let w = Workdir::with_sources(&server.source("implicit", "once = true"), "");
     let out = run(&w, PASSWORD);
@@ -244,7 +258,7 @@ fn a_forwarded_chain_over_imaps_is_one_incident_and_no_flag_changes() {
     assert_one_chain_incident(&tickets, CHAIN);
     // Read-only: every message is still unread for the team's mail client.
     let flags = server.flags();
-    assert_eq!(flags.len(), 6);
+    assert_eq!(flags.len(), 7);
     assert!(flags.iter().all(|f| !f.contains("Seen")), "{flags:?}");
     // The password never shows in what earshot says.
     assert!(!String::from_utf8_lossy(&out.stderr).contains(PASSWORD));

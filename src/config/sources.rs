@@ -180,6 +180,11 @@ pub struct ImapConfig {
     /// The list's members, when known: the audience of every message.
     #[serde(default)]
     pub members: Option<u64>,
+    /// Reading a mailbox from its start (the first run, a renumbered
+    /// mailbox), only messages that arrived in the last `since_days` days;
+    /// 0 reads the whole mailbox.
+    #[serde(default = "default_since_days")]
+    pub since_days: u32,
     /// Wait for new mail with IDLE when the server offers it.
     #[serde(default = "yes")]
     pub idle: bool,
@@ -203,6 +208,10 @@ pub enum ImapTls {
     Starttls,
     /// No TLS: only for a server on the same host.
     None,
+}
+
+fn default_since_days() -> u32 {
+    30
 }
 
 fn default_mailbox() -> String {

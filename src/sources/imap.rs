@@ -6,6 +6,9 @@
 //! With IDLE (when the server offers it) a new message is read as it
 //! arrives; without it the mailbox is polled.
 //!
+//! Read from its start (the first run), a mailbox gives only the messages
+//! that arrived in the last `since_days` days.
+//!
 //! Cursor: `{"uidvalidity": V, "uid": U}`, the last UID whose effects are
 //! durable. A server that renumbers the mailbox (a new UIDVALIDITY) has
 //! every message read again; their Message-IDs are seen already, so none is
@@ -237,7 +240,13 @@ impl Reader<'_> {
 
     /// Emits every message above `after`; false once the source stops.
     async fn read_new(&mut self, session: &mut Session, validity: u32, after: u32) -> Result<bool, Trouble> {
-        let query = format!("UID {}:*", after.saturating_add(1));
+        let mut query = format!("UID {}:*", after.saturating_add(1));
+        if after == 0 && self.config.since_days > 0 {
+            // From the start: only what arrived lately (SINCE reads the
+            // server's arrival date, in IMAP's `d-Mon-yyyy`).
+            let since = chrono::Utc::now() - chrono::Duration::days(i64::from(self.config.since_days));
+            query.push_str(&format!(" SINCE {}", since.format("%-d-%b-%Y")));
+        }
         self.ctx.request();
         let found = self.timed("UID SEARCH", session.uid_search(&query)).await?;
         // `N:*` matches the last message even below N.
