@@ -81,17 +81,7 @@ pub async fn run(config: KafkaSourceConfig, ctx: SourceContext) -> SourceResult 
             None => Err("empty message".into()),
         };
         let position = format!("{partition}:{offset}");
-        let post = match post {
-            Ok(mut p) => {
-                ctx.received(&p);
-                p.cursor.clone_from(&position);
-                Some(p)
-            }
-            Err(e) => {
-                ctx.malformed(&format!("{}/{partition}@{offset}", config.topic), &e);
-                None
-            }
-        };
+        let post = ctx.accept(post, || format!("{}/{partition}@{offset}", config.topic), &position);
         let (done_tx, done_rx) = oneshot::channel();
         let mut ack = Ack::new(&ctx.name, position);
         ack.on_durable = Some(done_tx);

@@ -63,17 +63,7 @@ pub async fn run(config: MboxConfig, ctx: SourceContext) -> SourceResult {
                     message: n,
                 })
                 .expect("positions serialize");
-                let post = match post {
-                    Ok(mut p) => {
-                        ctx.received(&p);
-                        p.cursor.clone_from(&position);
-                        Some(p)
-                    }
-                    Err(e) => {
-                        ctx.malformed(&place, &e);
-                        None
-                    }
-                };
+                let post = ctx.accept(post, || place, &position);
                 let envelope = Envelope::new(post, Ack::new(&ctx.name, position));
                 if ctx.out.blocking_send(envelope).is_err() {
                     return Ok(());

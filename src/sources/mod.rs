@@ -102,6 +102,28 @@ impl SourceContext {
         tracing::warn!(source = %self.name, %at, %error, "malformed item skipped");
     }
 
+    /// A post as read: stamped with its `cursor` and counted as received;
+    /// or malformed, counted and logged with where it is (`at`, formatted
+    /// only then) and `None`.
+    pub fn accept<E: std::fmt::Display>(
+        &self,
+        read: Result<Post, E>,
+        at: impl FnOnce() -> String,
+        cursor: &str,
+    ) -> Option<Post> {
+        match read {
+            Ok(mut p) => {
+                self.received(&p);
+                p.cursor = cursor.to_owned();
+                Some(p)
+            }
+            Err(e) => {
+                self.malformed(&at(), &e);
+                None
+            }
+        }
+    }
+
     /// An item of a page as the API documents it, or `None` when it is not
     /// (counted and logged as malformed at `at`): one odd item is skipped,
     /// not its page.

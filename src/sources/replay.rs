@@ -299,17 +299,7 @@ pub async fn run(config: ReplayConfig, ctx: SourceContext) -> SourceResult {
                 offset,
             })
             .expect("positions serialize");
-            let post = match post {
-                Ok(mut p) => {
-                    ctx.received(&p);
-                    p.cursor.clone_from(&position);
-                    Some(p)
-                }
-                Err(e) => {
-                    ctx.malformed(&format!("{}:{here}", path.display()), &e);
-                    None
-                }
-            };
+            let post = ctx.accept(post, || format!("{}:{here}", path.display()), &position);
             let envelope = Envelope::new(post, Ack::new(&ctx.name, position));
             if let Some(pace) = &mut pace {
                 tokio::select! {
