@@ -76,6 +76,36 @@ fn jetstream(subscriptions: Arc<Mutex<Vec<String>>>) -> u16 {
     })
 }
 
+/// An AppView on 127.0.0.1 that knows one author; the DIDs asked for are kept.
+fn appview(asked: Arc<Mutex<Vec<String>>>) -> u16 {
+    use axum::extract::{Query, State};
+    use axum::http::StatusCode;
+    async fn profile(
+        State(asked): State<Arc<Mutex<Vec<String>>>>,
+        Query(q): Query<std::collections::HashMap<String, String>>,
+    ) -> (StatusCode, String) {
+        let did = q.get("actor").cloned().unwrap_or_default();
+        asked.lock().unwrap().push(did.clone());
+        if did != "did:plc:pasien4ibu7xq2" {
+            return (
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"InvalidRequest","message":"Profile not found"}"#.into(),
+            );
+        }
+        let body = serde_json::json!({
+            "did": did, "handle": "ibu.ratna.bsky.social", "displayName": "Ratna",
+            "followersCount": 2300, "followsCount": 180, "postsCount": 420,
+            "indexedAt": "2026-01-01T00:00:00.000Z", "createdAt": "2024-02-01T00:00:00.000Z"
+        });
+        (StatusCode::OK, body.to_string())
+    }
+    serve(
+        axum::Router::new()
+            .route("/xrpc/app.bsky.actor.getProfile", axum::routing::get(profile))
+            .with_state(asked),
+    )
+}
+
 /// Post ids of every incident (one list per incident).
 fn incidents(w: &Workdir) -> Vec<Vec<String>> {
     let out = w.command(&["incidents", "list", "--status", "all", "--json"]);
@@ -105,9 +135,11 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 fn keyword_posts_from_the_firehose_survive_a_dropped_connection_and_a_restart() {
     let subscriptions = Arc::new(Mutex::new(Vec::new()));
     let port = jetstream(subscriptions.clone());
+    let lookups = Arc::new(Mutex::new(Vec::new()));
+    let appview = appview(lookups.clone());
     let source = format!(
         "[[sources]]\ntype = \"jetstream\"\nname = \"js\"\nurl = \"ws://127.0.0.1:{port}/subscribe\"\n\
-         keywords = [\"Harapan Sehat\", \"#rsharapansehat\"]\nrewind_secs = 5\n"
+         keywords = [\"Harapan Sehat\", \"#rsharapansehat\"]\nrewind_secs = 5\nappview = \"http://127.0.0.1:{appview}\"\n"
     );
     let w = Workdir::with_sources(&source, "");
     let mut running = Running(w.spawn());
@@ -125,6 +157,27 @@ fn keyword_posts_from_the_firehose_survive_a_dropped_connection_and_a_restart() 
     assert_eq!(thread, &[COMPLAINT, REPLY, QUOTE], "{found:?}");
     let all = found.concat();
     assert_eq!(all.len(), 4, "each post once, nothing else kept: {found:?}");
+    // The complaint's author is named by the AppView, once for all her posts.
+    let tickets = w.tickets();
+    let complaint = tickets
+        .iter()
+        .find(|t| t["post_ids"][0] == COMPLAINT)
+        .expect("a ticket");
+    assert_eq!(complaint["posts"][0]["author"], "@ibu.ratna.bsky.social");
+    assert_eq!(complaint["authors"][0], "@ibu.ratna.bsky.social");
+    let asked = lookups.lock().unwrap().clone();
+    assert_eq!(
+        asked.iter().filter(|d| *d == "did:plc:pasien4ibu7xq2").count(),
+        1,
+        "{asked:?}"
+    );
+    // An author the AppView does not know stays a DID.
+    assert!(
+        tickets
+            .iter()
+            .flat_map(|t| t["authors"].as_array().unwrap().clone())
+            .any(|a| a == "did:plc:ayah7igd")
+    );
     {
         let s = subscriptions.lock().unwrap();
         assert_eq!(s.len(), 2, "{s:?}");

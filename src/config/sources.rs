@@ -117,6 +117,10 @@ pub struct JetstreamConfig {
     /// Seconds without a frame before the connection is taken as dead.
     #[serde(default = "default_jetstream_idle")]
     pub idle_secs: u64,
+    /// Where a kept post's author is looked up (`app.bsky.actor.getProfile`:
+    /// handle, name, followers); empty: authors stay DIDs.
+    #[serde(default = "default_bluesky_service")]
+    pub appview: String,
 }
 
 fn default_jetstream_url() -> String {

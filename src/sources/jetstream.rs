@@ -12,7 +12,10 @@
 //!
 //! A post's id is its AT URI (`at://DID/app.bsky.feed.post/RKEY`), the
 //! same as the search source's, so a reply or quote seen here joins an
-//! incident opened by either. Deletes and edits of posts are not read.
+//! incident opened by either. Jetstream names an author by DID only; a
+//! kept post's author is looked up on the AppView (`getProfile`: handle,
+//! name, followers as audience) and remembered. Deletes and edits of posts
+//! are not read.
 //!
 //! Cursor: `{"time_us": N}`.
 
@@ -76,11 +79,12 @@ pub async fn run(config: JetstreamConfig, ctx: SourceContext) -> SourceResult {
     if !matches!(url.scheme(), "ws" | "wss") || url.host_str().is_none() {
         return Err(ctx.fail(format!("url `{}`: not a ws:// or wss:// address", config.url)));
     }
+    let profiles = tokio::sync::Mutex::new(Profiles::new(&config, &ctx)?);
     let mut pacing = Pacing::new(1, false);
     loop {
         let rewind = config.rewind_secs as i64 * 1_000_000;
         let cursor = at.map(|p| (p.time_us - rewind).max(0));
-        match follow(&config, &ctx, &tls, &url, cursor, &keywords, &mut at).await {
+        match follow(&config, &ctx, &profiles, &tls, &url, cursor, &keywords, &mut at).await {
             Ended::Stopped => return Ok(()),
             Ended::Lost(why, carried) => {
                 if carried {
@@ -97,6 +101,70 @@ pub async fn run(config: JetstreamConfig, ctx: SourceContext) -> SourceResult {
     }
 }
 
+/// Authors' profiles from the AppView, remembered: Jetstream names an
+/// author by DID only, and a ticket needs a handle and an audience.
+struct Profiles {
+    client: Option<reqwest::Client>,
+    appview: String,
+    known: std::collections::HashMap<String, Profile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    handle: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    followers_count: Option<u64>,
+}
+
+/// Authors remembered at most (a few MB); forgotten all at once beyond.
+const PROFILES_KEPT: usize = 50_000;
+
+impl Profiles {
+    fn new(config: &JetstreamConfig, ctx: &SourceContext) -> Result<Self, super::SourceError> {
+        let client = match config.appview.is_empty() {
+            true => None,
+            false => Some(crate::retry::client(5).map_err(|e| ctx.fail(e))?),
+        };
+        Ok(Profiles {
+            client,
+            appview: config.appview.trim_end_matches('/').to_owned(),
+            known: Default::default(),
+        })
+    }
+
+    /// `post` with its author's handle, name and followers, when the
+    /// AppView knows them (the DID otherwise).
+    async fn name(&mut self, ctx: &SourceContext, mut post: Post) -> Post {
+        let Some(client) = &self.client else { return post };
+        let did = post.author.handle.clone();
+        if !self.known.contains_key(&did) {
+            let url = format!(
+                "{}/xrpc/app.bsky.actor.getProfile?actor={}",
+                self.appview,
+                super::percent_encode(&did)
+            );
+            // A lookup that failed is tried again with the author's next post.
+            if let crate::retry::Fetched::Got(p, _) =
+                crate::retry::get_json::<Profile>(ctx, "bluesky appview", client.get(&url), |_| None).await
+            {
+                if self.known.len() >= PROFILES_KEPT {
+                    self.known.clear();
+                }
+                self.known.insert(did.clone(), p);
+            }
+        }
+        if let Some(p) = self.known.get(&did) {
+            post.author.handle = format!("@{}", p.handle);
+            post.author.display_name = p.display_name.clone().filter(|n| !n.is_empty());
+            post.author.audience = p.followers_count;
+        }
+        post
+    }
+}
+
 /// Finds any of `keywords` in a post's text, ASCII case folded.
 pub fn keyword_matcher(keywords: &[String]) -> Result<AhoCorasick, String> {
     AhoCorasick::builder()
@@ -107,9 +175,11 @@ pub fn keyword_matcher(keywords: &[String]) -> Result<AhoCorasick, String> {
 
 /// One connection: subscribes from `cursor` and hands on matching posts
 /// until the connection ends or the source stops.
+#[allow(clippy::too_many_arguments)]
 async fn follow(
     config: &JetstreamConfig,
     ctx: &SourceContext,
+    profiles: &tokio::sync::Mutex<Profiles>,
     tls: &tokio_rustls::TlsConnector,
     url: &reqwest::Url,
     cursor: Option<i64>,
@@ -153,6 +223,7 @@ async fn follow(
     tracing::info!(source = %ctx.name, cursor = ?cursor, "jetstream subscribed");
     // The stream position last handed on, matching or not.
     let mut handed = at.map_or(0, |p| p.time_us);
+    let mut profiles = profiles.lock().await;
     let mut frame = 0u64;
     loop {
         let message = tokio::select! {
@@ -184,6 +255,10 @@ async fn follow(
                     None => continue,
                 }
             }
+        };
+        let post = match post {
+            Some(p) => Some(profiles.name(ctx, p).await),
+            None => None,
         };
         let position = Position { time_us };
         if post.is_none() && time_us - handed < CURSOR_STEP_US {
