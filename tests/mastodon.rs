@@ -217,16 +217,40 @@ fn streams_searches_and_mentions_with_deletes_and_edits_on_the_incident() {
         .flat_map(|i| i["post_ids"].as_array().unwrap().clone())
         .map(|p| p.as_str().unwrap().to_owned())
         .collect();
+    let revision = "masto:110530@2026-05-05T11:00:00Z";
     for id in [
         "masto:110510",
         "masto:110520",
         "masto:110530",
         "masto:110531",
         "masto:110540",
+        revision,
     ] {
         assert!(posts.contains(&id.to_owned()), "{id} in {posts:?}");
     }
-    assert_eq!(posts.len(), 5, "each post once: {posts:?}");
+    assert_eq!(posts.len(), 6, "each post once: {posts:?}");
+    // The edit, scored as a revision, joined the complaint and made it worse.
+    let thread = incidents()
+        .into_iter()
+        .find(|i| i["post_ids"][0] == "masto:110530")
+        .unwrap();
+    assert!(
+        thread["post_ids"].as_array().unwrap().iter().any(|p| p == revision),
+        "{thread}"
+    );
+    assert!(
+        thread["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "negligence"),
+        "{thread}"
+    );
+    assert_eq!(
+        thread["authors"].as_array().unwrap().len(),
+        2,
+        "the editor counted once: {thread}"
+    );
     // The reply joined the complaint; its edit and the reply's deletion are on its trail.
     let edited = trail.iter().find(|a| a["action"] == "post edited").expect("the edit");
     assert!(

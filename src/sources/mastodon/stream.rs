@@ -225,13 +225,18 @@ async fn handle(reader: &mut Reader<'_>, feed: &Feed, event: &str, data: &str) -
         }
         "status.update" => match serde_json::from_str::<Status>(data) {
             Ok(status) => {
+                let at = status.edited_at.unwrap_or_else(chrono::Utc::now);
+                let edited = super::to_post(&ctx.name, &status);
                 let change = PostChange {
-                    post_id: format!("{}:{}", ctx.name, status.id),
-                    at: status.edited_at.unwrap_or_else(chrono::Utc::now),
-                    edited: Some(super::to_post(&ctx.name, &status).text),
+                    post_id: edited.id.clone(),
+                    at,
+                    edited: Some(edited.text.clone()),
                 };
                 let cursor = serde_json::to_string(&reader.position).expect("positions serialize");
-                ctx.record_change(change, cursor).await
+                // The new text is scored as a revision that forwards the
+                // original: a complaint made worse escalates its incident.
+                let revision = revision(edited, &status.id, at);
+                ctx.record_change(change, cursor.clone()).await && ctx.emit(Some(revision), cursor).await
             }
             Err(e) => {
                 ctx.malformed(&at(), &e);
@@ -240,6 +245,17 @@ async fn handle(reader: &mut Reader<'_>, feed: &Feed, event: &str, data: &str) -
         },
         _ => true,
     }
+}
+
+/// An edited status as a post of its own, `ID@EDITED_AT`, forwarding the
+/// original (so it joins the original's incident, its author counted once).
+fn revision(mut post: crate::post::Post, original: &str, at: chrono::DateTime<chrono::Utc>) -> crate::post::Post {
+    let stamp = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    post.native_id = format!("{original}@{stamp}");
+    post.id = format!("{}:{}", post.source, post.native_id);
+    post.refs.forward_of = Some(original.to_owned());
+    post.created_at = at;
+    post
 }
 
 #[cfg(test)]
