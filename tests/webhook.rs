@@ -262,3 +262,54 @@ async fn a_crash_between_receipt_and_reply_loses_nothing_acknowledged() {
     let durable = durable_posts(&w);
     assert_eq!(durable.iter().filter(|id| id.starts_with("hooks:crash-")).count(), 100);
 }
+
+/// A feedback-form system pushing its own JSON: the `mapping` reads each
+/// post field at a JSON pointer of a submission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_in_the_pushers_own_json_are_mapped() {
+    let port = free_port();
+    let sources = format!(
+        "[[sources]]\ntype = \"webhook\"\nname = \"forms\"\nlisten = \"127.0.0.1:{port}\"\npath = \"/hooks/forms\"\n\n\
+         [sources.mapping]\nitems = \"/data/submissions\"\nid = \"/ref\"\ntext = \"/form/message\"\n\
+         author = \"/form/email\"\nauthor_name = \"/form/name\"\ncreated_at = \"/submitted\"\nchannel = \"/form/kind\"\n"
+    );
+    let w = Workdir::with_sources(&sources, "");
+    let mut child = Running(start(&w));
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/hooks/forms");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(&url).send().await.is_err() {
+        assert!(Instant::now() < deadline, "receiver never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = json!({
+        "event": "submissions.created",
+        "data": {"submissions": [
+            {"ref": 1001, "submitted": "2026-11-30T09:00:00Z",
+             "form": {"kind": "feedback-form", "name": "Budi Santoso", "email": "budi@mail.example",
+                      "message": "Ibu saya salah diberi obat di RS Harapan Sehat, perawat tidak mengecek gelang pasien. Kami sangat kecewa dan akan melapor ke dinas kesehatan."}},
+            {"ref": 1002, "submitted": "2026-11-30T09:05:00Z", "form": {"kind": "feedback-form", "name": "Tanpa Pesan"}}
+        ]}
+    });
+    let r = http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    assert!(
+        answer["rejected"][0]["at"].as_str().unwrap().contains("1002"),
+        "{answer}"
+    );
+    let tickets = w.tickets();
+    let t = tickets
+        .iter()
+        .find(|t| t["post_ids"][0] == "forms:1001")
+        .expect("a ticket");
+    assert_eq!(t["posts"][0]["author"], "budi@mail.example");
+    assert_eq!(t["channels"][0], "feedback-form");
+    // A body without the items where the mapping says: 400, saying where it looked.
+    let r = http.post(&url).json(&json!({"data": {}})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("/data/submissions"));
+    signal(&child.0, "TERM");
+    assert!(child.0.wait().unwrap().success());
+}

@@ -12,6 +12,25 @@ pub struct SourceConfig {
     pub kind: SourceKind,
 }
 
+/// What a webhook `mapping` may name: the line format's fields, and
+/// `items`, where the array of pushed items is.
+pub const MAPPED_FIELDS: &[&str] = &[
+    "items",
+    "id",
+    "text",
+    "subject",
+    "lang",
+    "channel",
+    "author",
+    "author_name",
+    "followers",
+    "url",
+    "created_at",
+    "reply_to",
+    "quote_of",
+    "forward_of",
+];
+
 /// Checks a source's options against each other; each problem as a sentence.
 impl SourceKind {
     pub fn problems(&self) -> Vec<String> {
@@ -57,6 +76,24 @@ impl SourceKind {
                 );
             }
             SourceKind::Hyperkitty(h) => require(!h.lists.is_empty(), "lists: none given"),
+            SourceKind::Webhook(w) => {
+                if let Some(mapping) = &w.mapping {
+                    for (field, pointer) in mapping {
+                        if !MAPPED_FIELDS.contains(&field.as_str()) {
+                            out.push(format!(
+                                "mapping: `{field}` is not a post field (one of: {})",
+                                MAPPED_FIELDS.join(", ")
+                            ));
+                        }
+                        if !pointer.starts_with('/') {
+                            out.push(format!("mapping.{field}: `{pointer}` is not a JSON pointer (\"/a/b\")"));
+                        }
+                    }
+                    if !mapping.contains_key("id") || !mapping.contains_key("text") {
+                        out.push("mapping: `id` and `text` are required".into());
+                    }
+                }
+            }
             _ => {}
         }
         out
@@ -324,6 +361,12 @@ pub struct WebhookConfig {
     /// The Meta (Facebook page) webhook, when set.
     #[serde(default)]
     pub meta: Option<MetaWebhookConfig>,
+    /// Generic pushes in the pusher's own JSON: each line-format field
+    /// (`id`, `text`, `author`, `created_at`…) read at a JSON pointer of
+    /// the pushed item (`/form/message`); `items`: where the array of
+    /// items is in the body. None: the body is in the line format.
+    #[serde(default)]
+    pub mapping: Option<std::collections::BTreeMap<String, String>>,
     /// Larger bodies are refused with 413.
     #[serde(default = "default_webhook_body")]
     pub max_body_bytes: usize,

@@ -188,3 +188,17 @@ fn sources_whose_options_contradict_are_refused_at_their_table() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_webhook_mapping_names_post_fields_by_json_pointer() {
+    let e = errors(
+        "[[sources]]\ntype = \"webhook\"\nname = \"w\"\nlisten = \"127.0.0.1:8088\"\n\n[sources.mapping]\nid = \"/ref\"\nbody = \"/msg\"\nauthor = \"from.email\"\n",
+    );
+    assert_eq!(e.len(), 3, "{e:?}");
+    assert!(e.iter().any(|m| m.contains("`body` is not a post field")), "{e:?}");
+    assert!(
+        e.iter().any(|m| m.contains("`from.email` is not a JSON pointer")),
+        "{e:?}"
+    );
+    assert!(e.iter().any(|m| m.contains("`id` and `text` are required")), "{e:?}");
+}

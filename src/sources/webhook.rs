@@ -1,7 +1,8 @@
 //! Webhook receiver: other systems push posts over HTTP.
 //!
 //! - Generic (`path`): one JSON object in the replay line format, or an
-//!   array of them, optionally behind a bearer token.
+//!   array of them, optionally behind a bearer token; or, with `mapping`,
+//!   items in the pusher's own JSON, each post field read at a JSON pointer.
 //! - Meta (`meta.path`): the Facebook page webhook. A GET answers Meta's
 //!   subscription handshake; a POST carries `feed` (posts, comments) and
 //!   `ratings` (page reviews) changes signed with the app secret in
@@ -40,6 +41,7 @@ struct Receiver {
     channel_default: &'static str,
     token: Option<String>,
     meta: Option<MetaSecrets>,
+    mapping: Option<std::collections::BTreeMap<String, String>>,
 }
 
 struct MetaSecrets {
@@ -70,6 +72,7 @@ pub async fn run(config: WebhookConfig, ctx: SourceContext) -> SourceResult {
         channel_default: "webhook",
         token,
         meta,
+        mapping: config.mapping.clone(),
     });
     let mut app = Router::new().route(&config.path, post(generic));
     if let Some(m) = &config.meta {
@@ -185,6 +188,19 @@ async fn generic(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         Ok(v) => v,
         Err(refused) => return *refused,
     };
+    let value = match r.mapping.as_ref().and_then(|m| m.get("items")) {
+        Some(pointer) => match value.pointer(pointer) {
+            Some(items @ Value::Array(_)) => items.clone(),
+            _ => {
+                r.ctx.malformed("body", &format!("no array of items at {pointer}"));
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "error": format!("body has no array of items at {pointer}") }),
+                );
+            }
+        },
+        None => value,
+    };
     let items = match value {
         Value::Array(items) => items,
         one @ Value::Object(_) => vec![one],
@@ -201,6 +217,10 @@ async fn generic(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         rejected: Vec::new(),
     };
     for (i, item) in items.into_iter().enumerate() {
+        let item = match &r.mapping {
+            Some(mapping) => mapped(&item, mapping),
+            None => item,
+        };
         let id = item.get("id").map(|v| v.to_string());
         match serde_json::from_value::<super::replay::Line>(item)
             .map_err(|e| e.to_string())
@@ -217,6 +237,30 @@ async fn generic(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         }
     }
     r.deliver(outcome).await
+}
+
+/// A pushed item in the pusher's own JSON as a line-format object: each
+/// mapped field read at its pointer (numbers read as text where the line
+/// wants text); fields not found are left out.
+fn mapped(item: &Value, mapping: &std::collections::BTreeMap<String, String>) -> Value {
+    let mut line = serde_json::Map::new();
+    for (field, pointer) in mapping {
+        if field == "items" {
+            continue;
+        }
+        let Some(value) = item.pointer(pointer) else { continue };
+        let value = match (field.as_str(), value) {
+            ("followers", Value::String(s)) => match s.trim().parse::<u64>() {
+                Ok(n) => n.into(),
+                Err(_) => continue,
+            },
+            ("id" | "followers", v) => v.clone(),
+            (_, Value::Number(n)) => Value::String(n.to_string()),
+            (_, v) => v.clone(),
+        };
+        line.insert(field.clone(), value);
+    }
+    Value::Object(line)
 }
 
 #[derive(Deserialize)]
