@@ -45,6 +45,8 @@ pub struct Metrics {
     pub source_lag: prometheus::GaugeVec,
     /// Each sink's last delivery outcome, for `/healthz`.
     health: Arc<Mutex<BTreeMap<String, String>>>,
+    /// Each source's state, for `/healthz`: `ok`, `retrying: KIND`, `failed: …`.
+    sources: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 impl Default for Metrics {
@@ -168,6 +170,7 @@ impl Metrics {
             outbox_pending,
             registry: r,
             health: Arc::default(),
+            sources: Arc::default(),
         }
     }
 
@@ -184,6 +187,14 @@ impl Metrics {
             .insert(sink.to_owned(), status.into());
     }
 
+    pub fn source_health(&self, source: &str, status: impl Into<String>) {
+        let status = status.into();
+        let mut sources = self.sources.lock().expect("health lock");
+        if sources.get(source) != Some(&status) {
+            sources.insert(source.to_owned(), status);
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
         TextEncoder::new()
@@ -192,10 +203,17 @@ impl Metrics {
         String::from_utf8(buf).expect("prometheus text is UTF-8")
     }
 
+    /// Degraded when a sink is failing or a source has stopped on an
+    /// error; a source retrying (a 429, a dropped stream) is still working.
     fn healthz(&self) -> (bool, String) {
         let sinks = self.health.lock().expect("health lock").clone();
-        let ok = sinks.values().all(|s| s == "ok");
-        let body = serde_json::json!({ "status": if ok { "ok" } else { "degraded" }, "sinks": sinks });
+        let sources = self.sources.lock().expect("health lock").clone();
+        let ok = sinks.values().all(|s| s == "ok") && !sources.values().any(|s| s.starts_with("failed"));
+        let body = serde_json::json!({
+            "status": if ok { "ok" } else { "degraded" },
+            "sinks": sinks,
+            "sources": sources,
+        });
         (ok, body.to_string())
     }
 }
@@ -258,5 +276,11 @@ mod tests {
         m.sink_health("crm", "failing: timeout");
         let (ok, body) = m.healthz();
         assert!(!ok && body.contains("failing: timeout"), "{body}");
+        m.sink_health("crm", "ok");
+        m.source_health("masto", "retrying: rate_limited");
+        assert!(m.healthz().0, "retrying is working");
+        m.source_health("lists", "failed: login refused");
+        let (ok, body) = m.healthz();
+        assert!(!ok && body.contains("\"lists\":\"failed: login refused\""), "{body}");
     }
 }

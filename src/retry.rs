@@ -82,6 +82,7 @@ pub async fn fetch(
     let status = response.status();
     let headers = response.headers().clone();
     if status == reqwest::StatusCode::NOT_MODIFIED {
+        ctx.healthy();
         return Fetched::Got(None, headers);
     }
     if status == reqwest::StatusCode::UNAUTHORIZED {
@@ -100,7 +101,10 @@ pub async fn fetch(
         return Fetched::Wait(after.unwrap_or(Duration::ZERO));
     }
     match response.bytes().await {
-        Ok(b) => Fetched::Got(Some(b.to_vec()), headers),
+        Ok(b) => {
+            ctx.healthy();
+            Fetched::Got(Some(b.to_vec()), headers)
+        }
         Err(e) => {
             ctx.error(if e.is_timeout() { "timeout" } else { "network" });
             tracing::warn!(source, error = %e.without_url(), "{network} body cut off; backing off");

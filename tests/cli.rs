@@ -164,3 +164,41 @@ fn score_takes_texts_as_arguments_and_explains_them() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("rule        hc-misdiagnosis v1"), "{text}");
 }
+
+/// `/healthz` names each source's state: a source retrying after a 429 is
+/// still working; one that stopped on an error (a refused API key)
+/// degrades the whole.
+#[test]
+fn healthz_shows_a_stopped_source_and_a_retrying_one() {
+    use axum::http::StatusCode;
+    let api = serve(axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+        match uri.path() {
+            "/posts.json" => (StatusCode::UNAUTHORIZED, "{\"errors\":[\"invalid api key\"]}"),
+            _ => (StatusCode::TOO_MANY_REQUESTS, "{\"error\":\"Too many requests\"}"),
+        }
+    }));
+    let (metrics, hooks) = (free_port(), free_port());
+    let sources = format!(
+        "[[sources]]\ntype = \"webhook\"\nname = \"hooks\"\nlisten = \"127.0.0.1:{hooks}\"\n\n\
+         [[sources]]\ntype = \"discourse\"\nname = \"forum\"\nurl = \"http://127.0.0.1:{api}\"\napi_key_env = \"FORUM_KEY\"\n\n\
+         [[sources]]\ntype = \"mastodon\"\nname = \"masto\"\ninstance = \"http://127.0.0.1:{api}\"\nhashtags = [\"x\"]\n"
+    );
+    let w = Workdir::with_sources(&sources, &format!("[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n"));
+    let mut child = Running(w.spawn_with_env(&[("FORUM_KEY", "wrong")]));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        let health = std::net::TcpStream::connect(("127.0.0.1", metrics))
+            .map(|_| get(metrics, "/healthz"))
+            .unwrap_or_default();
+        if health.contains("\"forum\":\"failed") && health.contains("\"masto\":\"retrying: rate_limited\"") {
+            break health;
+        }
+        assert!(std::time::Instant::now() < deadline, "{health}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(health.starts_with("HTTP/1.1 503"), "{health}");
+    assert!(health.contains("\"hooks\":\"ok\""), "{health}");
+    assert!(health.contains("refused the API key"), "{health}");
+    signal(&child.0, "TERM");
+    let _ = child.0.wait();
+}

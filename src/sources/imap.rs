@@ -227,7 +227,9 @@ impl Reader<'_> {
                 }
                 None => 0,
             };
-            if !self.read_new(&mut session, validity, after).await? || !idle {
+            let more = self.read_new(&mut session, validity, after).await?;
+            self.ctx.healthy();
+            if !more || !idle {
                 let _ = tokio::time::timeout(Duration::from_secs(2), session.logout()).await;
                 return Ok(());
             }

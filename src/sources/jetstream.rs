@@ -221,6 +221,7 @@ async fn follow(
         Err(_) => return Ended::Lost("WebSocket handshake: no answer".into(), false),
     };
     tracing::info!(source = %ctx.name, cursor = ?cursor, "jetstream subscribed");
+    ctx.healthy();
     // The stream position last handed on, matching or not.
     let mut handed = at.map_or(0, |p| p.time_us);
     let mut profiles = profiles.lock().await;

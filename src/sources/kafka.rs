@@ -66,7 +66,10 @@ pub async fn run(config: KafkaSourceConfig, ctx: SourceContext) -> SourceResult 
             _ = ctx.stop.cancelled() => break,
         };
         let m = match message {
-            Ok(m) => m,
+            Ok(m) => {
+                ctx.healthy();
+                m
+            }
             Err(e) => {
                 ctx.error("network");
                 tracing::warn!(source = %ctx.name, error = %e, "kafka consumer error; retrying");

@@ -89,9 +89,18 @@ impl SourceContext {
         self.metrics.source_requests.with_label_values(&[&self.name]).inc();
     }
 
-    /// Counts a failure of `kind` (see `Metrics::source_errors`).
+    /// Counts a failure of `kind` (see `Metrics::source_errors`); but for a
+    /// malformed item, the source is retrying until it next gets through.
     pub fn error(&self, kind: &str) {
         self.metrics.source_errors.with_label_values(&[&self.name, kind]).inc();
+        if kind != "malformed" {
+            self.metrics.source_health(&self.name, format!("retrying: {kind}"));
+        }
+    }
+
+    /// The network answered: the source is working.
+    pub fn healthy(&self) {
+        self.metrics.source_health(&self.name, "ok");
     }
 
     /// Counts and logs an item that could not be read, at `at` (file:line,
@@ -241,7 +250,26 @@ pub enum SourceError {
 /// `Ok(())` when the source reached the end of a finite input, or stopped.
 pub type SourceResult = Result<(), SourceError>;
 
+/// Starts a source; its end on an error shows in `/healthz`.
 pub fn spawn(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResult> {
+    let (name, metrics) = (ctx.name.clone(), ctx.metrics.clone());
+    metrics.source_health(&name, "ok");
+    let task = start(config, ctx);
+    tokio::spawn(async move {
+        let result = task.await.unwrap_or_else(|e| {
+            Err(SourceError::Failed {
+                source_name: name.clone(),
+                message: format!("panicked: {e}"),
+            })
+        });
+        if let Err(e) = &result {
+            metrics.source_health(&name, format!("failed: {e}"));
+        }
+        result
+    })
+}
+
+fn start(config: &SourceConfig, ctx: SourceContext) -> JoinHandle<SourceResult> {
     match &config.kind {
         SourceKind::Replay(replay) => tokio::spawn(replay::run(replay.clone(), ctx)),
         SourceKind::Kafka(kafka) => tokio::spawn(kafka::run(kafka.clone(), ctx)),

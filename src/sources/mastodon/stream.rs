@@ -159,7 +159,10 @@ async fn read(
     };
     let mut response = tokio::select! {
         r = request.send() => match r {
-            Ok(r) if r.status().is_success() => r,
+            Ok(r) if r.status().is_success() => {
+                ctx.healthy();
+                r
+            }
             Ok(r) => return lost(format!("stream answered {}", r.status())).await,
             Err(e) => return lost(format!("stream unreachable: {}", e.without_url())).await,
         },
