@@ -171,6 +171,12 @@ fn keyword_posts_from_the_firehose_survive_a_dropped_connection_and_a_restart() 
         1,
         "{asked:?}"
     );
+    // A failed lookup is not repeated for the rewind's copy of the reply.
+    assert_eq!(
+        asked.iter().filter(|d| *d == "did:plc:tetangga2rt").count(),
+        1,
+        "{asked:?}"
+    );
     // An author the AppView does not know stays a DID.
     assert!(
         tickets

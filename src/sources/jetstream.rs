@@ -106,8 +106,12 @@ pub async fn run(config: JetstreamConfig, ctx: SourceContext) -> SourceResult {
 struct Profiles {
     client: Option<reqwest::Client>,
     appview: String,
-    known: std::collections::HashMap<String, Profile>,
+    /// A DID's profile, or when its lookup failed (tried again after
+    /// `RETRY_LOOKUP`, so an AppView outage does not slow every post).
+    known: std::collections::HashMap<String, Result<Profile, std::time::Instant>>,
 }
+
+const RETRY_LOOKUP: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,7 +130,7 @@ impl Profiles {
     fn new(config: &JetstreamConfig, ctx: &SourceContext) -> Result<Self, super::SourceError> {
         let client = match config.appview.is_empty() {
             true => None,
-            false => Some(crate::retry::client(5).map_err(|e| ctx.fail(e))?),
+            false => Some(crate::retry::client(2).map_err(|e| ctx.fail(e))?),
         };
         Ok(Profiles {
             client,
@@ -140,23 +144,30 @@ impl Profiles {
     async fn name(&mut self, ctx: &SourceContext, mut post: Post) -> Post {
         let Some(client) = &self.client else { return post };
         let did = post.author.handle.clone();
-        if !self.known.contains_key(&did) {
+        let stale = match self.known.get(&did) {
+            None => true,
+            Some(Ok(_)) => false,
+            Some(Err(failed)) => failed.elapsed() >= RETRY_LOOKUP,
+        };
+        if stale {
             let url = format!(
                 "{}/xrpc/app.bsky.actor.getProfile?actor={}",
                 self.appview,
                 super::percent_encode(&did)
             );
-            // A lookup that failed is tried again with the author's next post.
-            if let crate::retry::Fetched::Got(p, _) =
-                crate::retry::get_json::<Profile>(ctx, "bluesky appview", client.get(&url), |_| None).await
-            {
-                if self.known.len() >= PROFILES_KEPT {
-                    self.known.clear();
-                }
-                self.known.insert(did.clone(), p);
+            let found =
+                match crate::retry::get_json::<Profile>(ctx, "bluesky appview", client.get(&url), |_| None).await {
+                    crate::retry::Fetched::Got(p, _) => Ok(p),
+                    _ => Err(std::time::Instant::now()),
+                };
+            // A lookup is a courtesy: the stream itself is what keeps the source healthy.
+            ctx.healthy();
+            if self.known.len() >= PROFILES_KEPT {
+                self.known.clear();
             }
+            self.known.insert(did.clone(), found);
         }
-        if let Some(p) = self.known.get(&did) {
+        if let Some(Ok(p)) = self.known.get(&did) {
             post.author.handle = format!("@{}", p.handle);
             post.author.display_name = p.display_name.clone().filter(|n| !n.is_empty());
             post.author.audience = p.followers_count;
