@@ -201,13 +201,7 @@ mod source_metrics {
         tokio::spawn(async move { axum::serve(listener, app).await });
         let (out, _rx) = tokio::sync::mpsc::channel(1);
         let metrics = Metrics::new();
-        let ctx = SourceContext {
-            name: "net".into(),
-            out,
-            stop: Default::default(),
-            metrics: metrics.clone(),
-            resume: None,
-        };
+        let ctx = SourceContext::new("net", out, Default::default(), metrics.clone(), None);
         let client = reqwest::Client::new();
         let none = |_: &reqwest::header::HeaderMap| None;
         let mut waits = Vec::new();

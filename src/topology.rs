@@ -69,13 +69,13 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
 
     let mut source_tasks = Vec::new();
     for source in &config.sources {
-        let ctx = SourceContext {
-            name: source.name.clone(),
-            out: post_tx.clone(),
-            stop: stop.clone(),
-            metrics: metrics.clone(),
-            resume: state.cursor(&source.name)?,
-        };
+        let ctx = SourceContext::new(
+            &source.name,
+            post_tx.clone(),
+            stop.clone(),
+            metrics.clone(),
+            state.cursor(&source.name)?,
+        );
         source_tasks.push((source.name.clone(), sources::spawn(source, ctx)));
     }
     drop(post_tx);

@@ -36,9 +36,30 @@ pub struct SourceContext {
     pub metrics: Metrics,
     /// The committed cursor position to resume from, if any.
     pub resume: Option<String>,
+    /// This source's per-post series, looked up once rather than per post.
+    received: prometheus::IntCounter,
+    lag: prometheus::Gauge,
 }
 
 impl SourceContext {
+    pub fn new(
+        name: &str,
+        out: mpsc::Sender<Envelope>,
+        stop: CancellationToken,
+        metrics: Metrics,
+        resume: Option<String>,
+    ) -> Self {
+        SourceContext {
+            name: name.to_owned(),
+            out,
+            stop,
+            received: metrics.received.with_label_values(&[name]),
+            lag: metrics.source_lag.with_label_values(&[name]),
+            metrics,
+            resume,
+        }
+    }
+
     /// The error that stops this source, naming it.
     pub fn fail(&self, message: impl Into<String>) -> SourceError {
         SourceError::Failed {
@@ -76,12 +97,9 @@ impl SourceContext {
 
     /// Counts `post` as received, and its age as the source's lag.
     pub fn received(&self, post: &Post) {
-        self.metrics.received.with_label_values(&[&self.name]).inc();
+        self.received.inc();
         let age = (chrono::Utc::now() - post.created_at).num_milliseconds() as f64 / 1000.0;
-        self.metrics
-            .source_lag
-            .with_label_values(&[&self.name])
-            .set(age.max(0.0));
+        self.lag.set(age.max(0.0));
     }
 
     /// Counts one request to the network.
@@ -294,13 +312,7 @@ mod tests {
     async fn emit_counts_the_post_and_its_age_as_lag() {
         let (out, mut rx) = mpsc::channel(4);
         let metrics = Metrics::new();
-        let ctx = SourceContext {
-            name: "s".into(),
-            out,
-            stop: CancellationToken::new(),
-            metrics: metrics.clone(),
-            resume: None,
-        };
+        let ctx = SourceContext::new("s", out, CancellationToken::new(), metrics.clone(), None);
         let post = Post {
             created_at: chrono::Utc::now() - chrono::Duration::hours(1),
             ..Post::default()

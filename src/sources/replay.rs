@@ -413,13 +413,7 @@ mod tests {
 
     async fn read_all(path: &Path, resume: Option<String>) -> Vec<(Option<String>, String)> {
         let (tx, mut rx) = mpsc::channel(100);
-        let ctx = SourceContext {
-            name: "r".into(),
-            out: tx,
-            stop: CancellationToken::new(),
-            metrics: Metrics::new(),
-            resume,
-        };
+        let ctx = SourceContext::new("r", tx, CancellationToken::new(), Metrics::new(), resume);
         let cfg = ReplayConfig {
             path: path.to_path_buf(),
             rate: 0.0,
