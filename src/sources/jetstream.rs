@@ -79,12 +79,19 @@ pub async fn run(config: JetstreamConfig, ctx: SourceContext) -> SourceResult {
     if !matches!(url.scheme(), "ws" | "wss") || url.host_str().is_none() {
         return Err(ctx.fail(format!("url `{}`: not a ws:// or wss:// address", config.url)));
     }
-    let profiles = tokio::sync::Mutex::new(Profiles::new(&config, &ctx)?);
+    let mut stream = Stream {
+        profiles: Profiles::new(&config, &ctx)?,
+        config: &config,
+        ctx: &ctx,
+        tls,
+        url,
+        keywords,
+    };
     let mut pacing = Pacing::new(1, false);
     loop {
         let rewind = config.rewind_secs as i64 * 1_000_000;
         let cursor = at.map(|p| (p.time_us - rewind).max(0));
-        match follow(&config, &ctx, &profiles, &tls, &url, cursor, &keywords, &mut at).await {
+        match stream.follow(cursor, &mut at).await {
             Ended::Stopped => return Ok(()),
             Ended::Lost(why, carried) => {
                 if carried {
@@ -186,102 +193,115 @@ pub fn keyword_matcher(keywords: &[String]) -> Result<AhoCorasick, String> {
 
 /// One connection: subscribes from `cursor` and hands on matching posts
 /// until the connection ends or the source stops.
-#[allow(clippy::too_many_arguments)]
-async fn follow(
-    config: &JetstreamConfig,
-    ctx: &SourceContext,
-    profiles: &tokio::sync::Mutex<Profiles>,
-    tls: &tokio_rustls::TlsConnector,
-    url: &reqwest::Url,
-    cursor: Option<i64>,
-    keywords: &AhoCorasick,
-    at: &mut Option<Position>,
-) -> Ended {
-    let mut subscribe = url.clone();
-    subscribe
-        .query_pairs_mut()
-        .append_pair("wantedCollections", "app.bsky.feed.post");
-    if let Some(c) = cursor {
-        subscribe.query_pairs_mut().append_pair("cursor", &c.to_string());
-    }
-    let idle = Duration::from_secs(config.idle_secs.max(1));
-    let host = url.host_str().unwrap_or_default().to_owned();
-    let port = url.port_or_known_default().unwrap_or(443);
-    ctx.request();
-    let tcp = match tokio::time::timeout(idle, TcpStream::connect((host.as_str(), port))).await {
-        Ok(Ok(tcp)) => tcp,
-        Ok(Err(e)) => return Ended::Lost(format!("connect {host}:{port}: {e}"), false),
-        Err(_) => return Ended::Lost(format!("connect {host}:{port}: no answer"), false),
-    };
-    let stream: Box<dyn Connection> = if url.scheme() == "wss" {
-        let name = match tokio_rustls::rustls::pki_types::ServerName::try_from(host.clone()) {
-            Ok(n) => n,
-            Err(e) => return Ended::Lost(format!("host `{host}`: {e}"), false),
-        };
-        match tokio::time::timeout(idle, tls.connect(name, tcp)).await {
-            Ok(Ok(s)) => Box::new(s),
-            Ok(Err(e)) => return Ended::Lost(format!("TLS handshake: {e}"), false),
-            Err(_) => return Ended::Lost("TLS handshake: no answer".into(), false),
+/// What every connection of the source shares.
+struct Stream<'a> {
+    config: &'a JetstreamConfig,
+    ctx: &'a SourceContext,
+    tls: tokio_rustls::TlsConnector,
+    url: reqwest::Url,
+    keywords: AhoCorasick,
+    profiles: Profiles,
+}
+
+impl Stream<'_> {
+    async fn follow(&mut self, cursor: Option<i64>, at: &mut Option<Position>) -> Ended {
+        let Stream {
+            config,
+            ctx,
+            tls,
+            url,
+            keywords,
+            profiles,
+        } = self;
+        let (config, ctx) = (*config, *ctx);
+        let mut subscribe = url.clone();
+        subscribe
+            .query_pairs_mut()
+            .append_pair("wantedCollections", "app.bsky.feed.post");
+        if let Some(c) = cursor {
+            subscribe.query_pairs_mut().append_pair("cursor", &c.to_string());
         }
-    } else {
-        Box::new(tcp)
-    };
-    let mut ws = match tokio::time::timeout(idle, tokio_tungstenite::client_async(subscribe.as_str(), stream)).await {
-        Ok(Ok((ws, _))) => ws,
-        Ok(Err(e)) => return Ended::Lost(format!("WebSocket handshake: {e}"), false),
-        Err(_) => return Ended::Lost("WebSocket handshake: no answer".into(), false),
-    };
-    tracing::info!(source = %ctx.name, cursor = ?cursor, "jetstream subscribed");
-    ctx.healthy();
-    // The stream position last handed on, matching or not.
-    let mut handed = at.map_or(0, |p| p.time_us);
-    let mut profiles = profiles.lock().await;
-    let mut frame = 0u64;
-    loop {
-        let message = tokio::select! {
-            m = tokio::time::timeout(idle, ws.next()) => m,
-            _ = ctx.stop.cancelled() => {
-                let _ = ws.close(None).await;
+        let idle = Duration::from_secs(config.idle_secs.max(1));
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let port = url.port_or_known_default().unwrap_or(443);
+        ctx.request();
+        let tcp = match tokio::time::timeout(idle, TcpStream::connect((host.as_str(), port))).await {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) => return Ended::Lost(format!("connect {host}:{port}: {e}"), false),
+            Err(_) => return Ended::Lost(format!("connect {host}:{port}: no answer"), false),
+        };
+        let stream: Box<dyn Connection> = if url.scheme() == "wss" {
+            let name = match tokio_rustls::rustls::pki_types::ServerName::try_from(host.clone()) {
+                Ok(n) => n,
+                Err(e) => return Ended::Lost(format!("host `{host}`: {e}"), false),
+            };
+            match tokio::time::timeout(idle, tls.connect(name, tcp)).await {
+                Ok(Ok(s)) => Box::new(s),
+                Ok(Err(e)) => return Ended::Lost(format!("TLS handshake: {e}"), false),
+                Err(_) => return Ended::Lost("TLS handshake: no answer".into(), false),
+            }
+        } else {
+            Box::new(tcp)
+        };
+        let mut ws = match tokio::time::timeout(idle, tokio_tungstenite::client_async(subscribe.as_str(), stream)).await
+        {
+            Ok(Ok((ws, _))) => ws,
+            Ok(Err(e)) => return Ended::Lost(format!("WebSocket handshake: {e}"), false),
+            Err(_) => return Ended::Lost("WebSocket handshake: no answer".into(), false),
+        };
+        tracing::info!(source = %ctx.name, cursor = ?cursor, "jetstream subscribed");
+        ctx.healthy();
+        // The stream position last handed on, matching or not.
+        let mut handed = at.map_or(0, |p| p.time_us);
+        let mut frame = 0u64;
+        loop {
+            let message = tokio::select! {
+                m = tokio::time::timeout(idle, ws.next()) => m,
+                _ = ctx.stop.cancelled() => {
+                    let _ = ws.close(None).await;
+                    return Ended::Stopped;
+                }
+            };
+            let text = match message {
+                Err(_) => return Ended::Lost(format!("no frame in {idle:?}"), frame > 0),
+                Ok(None) => return Ended::Lost("the server closed the stream".into(), frame > 0),
+                Ok(Some(Err(e))) => return Ended::Lost(e.to_string(), frame > 0),
+                Ok(Some(Ok(Message::Text(t)))) => t,
+                Ok(Some(Ok(Message::Close(_)))) => {
+                    return Ended::Lost("the server closed the stream".into(), frame > 0);
+                }
+                Ok(Some(Ok(_))) => continue, // pings are answered by the library
+            };
+            frame += 1;
+            let (time_us, post) = match read_frame(&ctx.name, &text, keywords) {
+                Ok(read) => read,
+                Err((time_us, e)) => {
+                    let at = match time_us {
+                        Some(t) => format!("{} at time_us {t}", config.url),
+                        None => format!("{} frame {frame}", config.url),
+                    };
+                    ctx.malformed(&at, &e);
+                    match time_us {
+                        Some(t) => (t, None),
+                        None => continue,
+                    }
+                }
+            };
+            let post = match post {
+                Some(p) => Some(profiles.name(ctx, p).await),
+                None => None,
+            };
+            let position = Position { time_us };
+            if post.is_none() && time_us - handed < CURSOR_STEP_US {
+                continue;
+            }
+            handed = time_us;
+            let cursor = serde_json::to_string(&position).expect("positions serialize");
+            if !ctx.emit(post, cursor).await {
                 return Ended::Stopped;
             }
-        };
-        let text = match message {
-            Err(_) => return Ended::Lost(format!("no frame in {idle:?}"), frame > 0),
-            Ok(None) => return Ended::Lost("the server closed the stream".into(), frame > 0),
-            Ok(Some(Err(e))) => return Ended::Lost(e.to_string(), frame > 0),
-            Ok(Some(Ok(Message::Text(t)))) => t,
-            Ok(Some(Ok(Message::Close(_)))) => return Ended::Lost("the server closed the stream".into(), frame > 0),
-            Ok(Some(Ok(_))) => continue, // pings are answered by the library
-        };
-        frame += 1;
-        let (time_us, post) = match read_frame(&ctx.name, &text, keywords) {
-            Ok(read) => read,
-            Err((time_us, e)) => {
-                let at = match time_us {
-                    Some(t) => format!("{} at time_us {t}", config.url),
-                    None => format!("{} frame {frame}", config.url),
-                };
-                ctx.malformed(&at, &e);
-                match time_us {
-                    Some(t) => (t, None),
-                    None => continue,
-                }
-            }
-        };
-        let post = match post {
-            Some(p) => Some(profiles.name(ctx, p).await),
-            None => None,
-        };
-        let position = Position { time_us };
-        if post.is_none() && time_us - handed < CURSOR_STEP_US {
-            continue;
+            *at = Some(position);
         }
-        handed = time_us;
-        let cursor = serde_json::to_string(&position).expect("positions serialize");
-        if !ctx.emit(post, cursor).await {
-            return Ended::Stopped;
-        }
-        *at = Some(position);
     }
 }
 
