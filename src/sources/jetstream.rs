@@ -191,8 +191,6 @@ pub fn keyword_matcher(keywords: &[String]) -> Result<AhoCorasick, String> {
         .map_err(|e| e.to_string())
 }
 
-/// One connection: subscribes from `cursor` and hands on matching posts
-/// until the connection ends or the source stops.
 /// What every connection of the source shares.
 struct Stream<'a> {
     config: &'a JetstreamConfig,
@@ -204,6 +202,8 @@ struct Stream<'a> {
 }
 
 impl Stream<'_> {
+    /// One connection: subscribes from `cursor` and hands on matching posts
+    /// until the connection ends or the source stops.
     async fn follow(&mut self, cursor: Option<i64>, at: &mut Option<Position>) -> Ended {
         let Stream {
             config,
