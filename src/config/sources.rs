@@ -33,6 +33,18 @@ pub const MAPPED_FIELDS: &[&str] = &[
 
 /// Checks a source's options against each other; each problem as a sentence.
 impl SourceKind {
+    /// The files the source reads, each with how to name it before its
+    /// path in an error (`""`: the input itself).
+    pub fn files(&self) -> Vec<(&'static str, &std::path::Path)> {
+        match self {
+            SourceKind::Replay(r) => vec![("", &r.path)],
+            SourceKind::Mbox(m) => vec![("", &m.path)],
+            SourceKind::Imap(ImapConfig { ca_file: Some(f), .. })
+            | SourceKind::Jetstream(JetstreamConfig { ca_file: Some(f), .. }) => vec![("ca_file ", f)],
+            _ => Vec::new(),
+        }
+    }
+
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut require = |ok: bool, problem: &str| {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::Severity;
 
 fn errors(text: &str) -> Vec<String> {
     Config::parse(text, "t.toml")
@@ -201,4 +202,15 @@ fn a_webhook_mapping_names_post_fields_by_json_pointer() {
         "{e:?}"
     );
     assert!(e.iter().any(|m| m.contains("`id` and `text` are required")), "{e:?}");
+}
+
+#[test]
+fn a_jetstream_ca_file_that_is_not_there_is_reported() {
+    let c = Config::parse(
+        "[[sources]]\ntype = \"jetstream\"\nname = \"js\"\nkeywords = [\"x\"]\nca_file = \"/nonexistent/ca.pem\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let e = c.check_paths().unwrap_err().to_string();
+    assert!(e.contains("source `js`: ca_file /nonexistent/ca.pem does not exist"), "{e}");
 }
