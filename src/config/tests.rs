@@ -212,5 +212,8 @@ fn a_jetstream_ca_file_that_is_not_there_is_reported() {
     )
     .unwrap();
     let e = c.check_paths().unwrap_err().to_string();
-    assert!(e.contains("source `js`: ca_file /nonexistent/ca.pem does not exist"), "{e}");
+    assert!(
+        e.contains("source `js`: ca_file /nonexistent/ca.pem does not exist"),
+        "{e}"
+    );
 }
