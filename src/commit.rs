@@ -14,6 +14,7 @@
 
 use crate::config::{Config, Records, RiskConfig, SinkConfig, SinkKind};
 use crate::dedup::{Index, Link};
+use crate::group::{Control, Owners};
 use crate::metrics::Metrics;
 use crate::model::{Incident, IncidentStatus};
 use crate::post::Ack;
@@ -27,6 +28,52 @@ pub struct Processed {
     pub ack: Ack,
     pub outcome: Option<Outcome>,
     pub change: Option<crate::post::PostChange>,
+    pub control: Option<Control>,
+}
+
+/// What one committed batch leaves to do.
+pub struct Committed {
+    /// Fired once what the batch derived is durable: at once for a single
+    /// process, after the changelog has it for a group member.
+    pub acks: Vec<Ack>,
+    /// Whose rows changed, by partition (a group member's only).
+    pub touched: Touched,
+    /// The newest outbox row after the batch.
+    pub last_seq: i64,
+}
+
+impl Committed {
+    pub fn fire(self) {
+        for ack in self.acks {
+            if let Some(durable) = ack.on_durable {
+                let _ = durable.send(());
+            }
+        }
+    }
+}
+
+/// The incidents, and the posts of no incident, whose rows a batch changed:
+/// `(partition, provider, id)`.
+#[derive(Debug, Default)]
+pub struct Touched {
+    pub incidents: Vec<(i32, String, String)>,
+    pub posts: Vec<(i32, String, String)>,
+}
+
+impl Touched {
+    fn incident(&mut self, partition: Option<i32>, provider: &str, id: &str) {
+        if let Some(p) = partition
+            && !self.incidents.iter().any(|(_, _, i)| i == id)
+        {
+            self.incidents.push((p, provider.to_owned(), id.to_owned()));
+        }
+    }
+
+    fn post(&mut self, partition: Option<i32>, provider: &str, id: &str) {
+        if let Some(p) = partition {
+            self.posts.push((p, provider.to_owned(), id.to_owned()));
+        }
+    }
 }
 
 pub struct Committer {
@@ -38,6 +85,9 @@ pub struct Committer {
     ticket_sinks: Vec<String>,
     alert_sinks: Vec<AlertSink>,
     metrics: Metrics,
+    window: i64,
+    /// A group member's providers and their partitions.
+    owners: Option<Owners>,
 }
 
 #[derive(Default)]
@@ -181,15 +231,28 @@ impl Committer {
             ticket_sinks: sinks_for(config, Records::Tickets),
             alert_sinks: alert_sinks(config),
             metrics,
+            window,
+            owners: None,
         })
     }
 
-    /// Commits one batch and then fires its acknowledgements.
-    pub fn commit(&mut self, batch: Vec<Processed>) -> state::Result<()> {
+    /// A consumer-group member's committer: it records which partition each
+    /// provider's posts come from, reports what changed, and applies
+    /// partitions coming and going.
+    pub fn for_group(state: State, config: &Config, metrics: Metrics, owners: Owners) -> state::Result<Self> {
+        let mut committer = Committer::new(state, config, metrics)?;
+        committer.owners = Some(owners);
+        Ok(committer)
+    }
+
+    /// Commits one batch; its acknowledgements are the caller's to fire.
+    pub fn commit(&mut self, batch: Vec<Processed>) -> state::Result<Committed> {
         let mut counts = Counts::default();
+        let mut touched = Touched::default();
         let mut cursors: Vec<(String, String)> = Vec::new();
         let w = self.state.writer()?;
         let mut acks = Vec::with_capacity(batch.len());
+        let mut moved = false;
         let mut step = Step {
             index: &mut self.index,
             policy: &self.policy,
@@ -198,13 +261,29 @@ impl Committer {
             ticket_sinks: &self.ticket_sinks,
             alert_sinks: &self.alert_sinks,
             counts: &mut counts,
+            touched: &mut touched,
+            partition: None,
         };
         for item in batch {
+            if let Some(control) = item.control {
+                apply_control(&w, self.owners.as_ref(), control)?;
+                moved = true;
+                continue;
+            }
+            step.partition = item.ack.partition;
             if let Some(Outcome::Scored(scored)) = &item.outcome {
+                if let (Some(owners), Some(p), Some(provider)) =
+                    (&self.owners, item.ack.partition, &scored.post.provider)
+                {
+                    owners.set(&provider.id, p);
+                }
                 step.apply(&w, scored)?;
             }
-            if let Some(change) = &item.change {
-                record_change(&w, change, &item.ack.cursor.source)?;
+            if let Some(change) = &item.change
+                && let Some(incident) = record_change(&w, change, &item.ack.cursor.source)?
+            {
+                step.touched
+                    .incident(item.ack.partition, &incident.provider, &incident.id);
             }
             let c = &item.ack.cursor;
             match cursors.iter_mut().find(|(s, _)| *s == c.source) {
@@ -216,29 +295,73 @@ impl Committer {
         for (source, position) in &cursors {
             w.set_cursor(source, position)?;
         }
-        w.prune_fingerprints(self.index.window_start())?;
+        for (provider, post) in w.prune_fingerprints(self.index.window_start())? {
+            if let Some(owners) = &self.owners {
+                touched.post(owners.partition_of(&provider), &provider, &post);
+            }
+        }
+        let last_seq = w.last_outbox_seq()?;
         w.commit()?;
+        if moved {
+            // Partitions came or went: the index is rebuilt from what the
+            // file now holds.
+            self.index = rebuild(&self.state, self.window)?;
+        }
         self.metrics.incidents.inc_by(counts.incidents);
         self.metrics.tickets.inc_by(counts.tickets);
         self.metrics.alerts.inc_by(counts.alerts);
         self.metrics.dropped.with_label_values(&["spam"]).inc_by(counts.spam);
-        for ack in acks {
-            if let Some(durable) = ack.on_durable {
-                let _ = durable.send(());
-            }
-        }
-        Ok(())
+        Ok(Committed {
+            acks,
+            touched,
+            last_seq,
+        })
     }
+}
+
+/// A partition's state from the changelog replaces what the file held for
+/// it; partitions given up take their providers' rows with them.
+fn apply_control(w: &Writer<'_>, owners: Option<&Owners>, control: Control) -> state::Result<()> {
+    let Some(owners) = owners else { return Ok(()) };
+    match control {
+        Control::Load { partition, state } => {
+            for rows in &state.incidents {
+                owners.set(&rows.incident.provider, partition);
+                w.load_incident(rows)?;
+            }
+            for post in &state.posts {
+                owners.set(&post.provider, partition);
+                w.load_post(post)?;
+            }
+            tracing::info!(
+                partition,
+                incidents = state.incidents.len(),
+                posts = state.posts.len(),
+                "partition state loaded from the changelog"
+            );
+        }
+        Control::Drop { partitions } => {
+            let providers = owners.remove(&partitions);
+            w.drop_providers(providers.iter().map(String::as_str))?;
+            tracing::info!(
+                ?partitions,
+                providers = providers.len(),
+                "partitions given up; their state dropped"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Puts a deleted or edited post on its incident's audit trail (the
 /// incident keeps the copy it captured); a post of no incident is let be.
-fn record_change(w: &Writer<'_>, change: &crate::post::PostChange, source: &str) -> state::Result<()> {
+/// Returns the incident it changed.
+fn record_change(w: &Writer<'_>, change: &crate::post::PostChange, source: &str) -> state::Result<Option<Incident>> {
     let Some(id) = w.incident_of(&change.post_id)? else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(incident) = w.incident(&id)? else {
-        return Ok(());
+        return Ok(None);
     };
     let at = change.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     match &change.edited {
@@ -247,7 +370,7 @@ fn record_change(w: &Writer<'_>, change: &crate::post::PostChange, source: &str)
             "post deleted",
             source,
             Some(&format!("{} deleted at {at}; the captured copy stays", change.post_id)),
-        ),
+        )?,
         Some(text) => {
             let excerpt: String = text.chars().take(500).collect();
             w.audit(
@@ -255,9 +378,10 @@ fn record_change(w: &Writer<'_>, change: &crate::post::PostChange, source: &str)
                 "post edited",
                 source,
                 Some(&format!("{} edited at {at}: {excerpt}", change.post_id)),
-            )
+            )?
         }
     }
+    Ok(Some(incident))
 }
 
 /// What applying one post needs, borrowed from the committer.
@@ -269,6 +393,9 @@ struct Step<'a> {
     ticket_sinks: &'a [String],
     alert_sinks: &'a [AlertSink],
     counts: &'a mut Counts,
+    touched: &'a mut Touched,
+    /// The partition of the post being applied (a group member's).
+    partition: Option<i32>,
 }
 
 impl Step<'_> {
@@ -290,6 +417,7 @@ impl Step<'_> {
             tracing::info!(post = %post.id, author, "same text again from one author: spam");
             self.counts.spam += 1;
             self.index.add(provider, author, fp, at, None);
+            self.touched.post(self.partition, provider, &post.id);
             return w.put_fingerprint(&post.id, provider, author, fp, at, None);
         }
         let mut linked = None;
@@ -339,6 +467,10 @@ impl Step<'_> {
             None => None,
         };
         let id = incident.as_ref().map(|i| i.id.as_str());
+        match id {
+            Some(id) => self.touched.incident(self.partition, provider, id),
+            None => self.touched.post(self.partition, provider, &post.id),
+        }
         self.index.add(provider, author, fp, at, id);
         if let Some(i) = &incident {
             self.index.set_categories(&i.id, &i.categories);

@@ -51,7 +51,13 @@
 //!   trail, fingerprints, tickets, outbox.
 //! - [`sinks`]: one delivery worker per sink drains the outbox (retries, dead letters):
 //!   console, JSON lines, SQLite export, HTTP (generic, Zendesk, FHIR Task, Slack), Kafka.
-//! - [`topology`]: wires it all with bounded channels; graceful shutdown.
+//! - [`topology`]: wires it all with bounded channels, for the role asked
+//!   (`run --role all|ingest|process`); graceful shutdown.
+//! - [`group`]: earshot past one machine: the ingest role (sources → the
+//!   posts topic, keyed by provider), the process role (a consumer-group
+//!   member), and the changelog topic that carries each partition's
+//!   incidents and fingerprints to whichever member holds it (loaded on
+//!   assignment; flushed, then dropped, on revocation).
 //! - [`metrics`]: Prometheus counters and histograms, `/metrics` and `/healthz`.
 
 pub mod cli;
@@ -61,6 +67,7 @@ pub mod dedup;
 pub mod diag;
 pub mod email;
 pub mod eval;
+pub mod group;
 pub mod metrics;
 pub mod model;
 pub mod post;

@@ -59,8 +59,8 @@ fn main() -> ExitCode {
         Command::Lexicon(LexiconCommand::Learn { data, out }) => {
             cli::lexicon_learn(data, out).map(|msg| print!("{msg}"))
         }
-        Command::Run { config } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(cli::run(config)),
+        Command::Run { config, role } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(cli::run(config, role)),
             Err(e) => Err(e.into()),
         },
         Command::Replay {

@@ -43,6 +43,12 @@ pub struct Metrics {
     pub source_errors: IntCounterVec,
     /// How old the newest post a source handed on was when it did.
     pub source_lag: prometheus::GaugeVec,
+    /// Changelog records a group member wrote (incidents, posts, tombstones).
+    pub changelog_records: IntCounter,
+    /// Posts an ingest member put on the posts topic.
+    pub ingested: IntCounter,
+    /// Partitions of the posts topic a process member holds.
+    pub partitions: prometheus::IntGauge,
     /// Each sink's last delivery outcome, for `/healthz`.
     health: Arc<Mutex<BTreeMap<String, String>>>,
     /// Each source's state, for `/healthz`: `ok`, `retrying: KIND`, `failed: …`.
@@ -114,7 +120,24 @@ impl Metrics {
         )
         .expect("valid metric");
         r.register(Box::new(source_lag.clone())).expect("registered once");
+        let partitions = prometheus::IntGauge::new(
+            "earshot_group_partitions",
+            "Partitions of the posts topic this process member holds",
+        )
+        .expect("valid metric");
+        r.register(Box::new(partitions.clone())).expect("registered once");
         Metrics {
+            changelog_records: counter(
+                &r,
+                "earshot_changelog_records_total",
+                "Records a process member wrote to the changelog",
+            ),
+            ingested: counter(
+                &r,
+                "earshot_ingested_total",
+                "Posts an ingest member put on the posts topic",
+            ),
+            partitions,
             source_requests: counter_vec(
                 &r,
                 "earshot_source_requests_total",

@@ -136,6 +136,8 @@ pub struct Cursor {
 pub struct Ack {
     pub cursor: Cursor,
     pub on_durable: Option<oneshot::Sender<()>>,
+    /// The posts-topic partition it came from, in a consumer-group member.
+    pub partition: Option<i32>,
 }
 
 impl Ack {
@@ -146,6 +148,7 @@ impl Ack {
                 position,
             },
             on_durable: None,
+            partition: None,
         }
     }
 }
@@ -160,6 +163,9 @@ pub struct Envelope {
     /// What became of a post read earlier (deleted, edited), to record on
     /// its incident.
     pub change: Option<PostChange>,
+    /// A consumer-group member's partitions coming or going, in order with
+    /// their posts.
+    pub control: Option<crate::group::Control>,
 }
 
 impl Envelope {
@@ -168,6 +174,17 @@ impl Envelope {
             post,
             ack,
             change: None,
+            control: None,
+        }
+    }
+
+    /// A control message: no post, no position.
+    pub fn control(control: crate::group::Control) -> Self {
+        Envelope {
+            post: None,
+            ack: Ack::new("", String::new()),
+            change: None,
+            control: Some(control),
         }
     }
 }

@@ -12,6 +12,8 @@
 
 use crate::commit::{Committer, Processed};
 use crate::config::{Config, RulesSource};
+use crate::group::changelog::Job;
+use crate::group::{self, Owners, Role};
 use crate::metrics::{self, Metrics};
 use crate::post::Envelope;
 use crate::scoring::Engine;
@@ -22,6 +24,7 @@ use crate::stages::{Outcome, Stages};
 use crate::state::State;
 use arc_swap::ArcSwap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -44,11 +47,34 @@ pub enum RunError {
     },
     #[error("{0} component(s) failed; see the errors above")]
     Failed(usize),
+    #[error("--role ingest and --role process need a [group] section (the brokers and topics)")]
+    NoGroup,
+    #[error("group: {0}")]
+    Group(String),
 }
 
+/// Runs one post through the stateless stages, counting what became of it.
+pub fn stage(stages: &Stages, post: crate::post::Post, metrics: &Metrics) -> Outcome {
+    let outcome = stages.process(post, metrics);
+    match &outcome {
+        Outcome::Dropped(reason) => metrics.dropped.with_label_values(&[reason.label()]).inc(),
+        Outcome::Scored(..) => metrics.scored.inc(),
+    }
+    outcome
+}
+
+/// A running task and what it is called in the logs.
+type Task = (String, tokio::task::JoinHandle<Result<(), String>>);
+
 /// Runs until every source is done (or `stop` is cancelled) and everything
-/// committed has been handed to the sinks.
-pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError> {
+/// committed has been handed to the sinks. `role` picks the part of the
+/// pipeline this process runs (see [`crate::group`]).
+pub async fn run(config: Config, role: Role, stop: CancellationToken) -> Result<(), RunError> {
+    let group = match (role, &config.group) {
+        (Role::All, _) => None,
+        (_, Some(group)) => Some(group.clone()),
+        (_, None) => return Err(RunError::NoGroup),
+    };
     let metrics = Metrics::new();
     let state = State::open(&config.state.path)?;
     let server_stop = CancellationToken::new();
@@ -68,15 +94,43 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
     let (done_tx, mut done_rx) = mpsc::channel::<Processed>(capacity);
 
     let mut source_tasks = Vec::new();
-    for source in &config.sources {
-        let ctx = SourceContext::new(
-            &source.name,
-            post_tx.clone(),
-            stop.clone(),
-            metrics.clone(),
-            state.cursor(&source.name)?,
-        );
-        source_tasks.push((source.name.clone(), sources::spawn(source, ctx)));
+    let mut tasks: Vec<Task> = Vec::new();
+    let owners = Owners::default();
+    let released = Arc::new(AtomicI64::new(0));
+    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel::<Job>();
+    let mut source_names: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
+    match (&group, role) {
+        (Some(group), Role::Process) => {
+            if !config.sources.is_empty() {
+                tracing::warn!("a process member reads the posts topic only; the [[sources]] are for --role ingest");
+            }
+            source_names = vec![group.posts_topic.clone()];
+            group::ensure_state_topic(group).await.map_err(RunError::Group)?;
+            let member = group::process::Member {
+                config: group.clone(),
+                ctx: SourceContext::new(&group.posts_topic, post_tx.clone(), stop.clone(), metrics.clone(), None),
+                jobs: jobs_tx.clone(),
+                owners: owners.clone(),
+                state_path: config.state.path.clone(),
+                released: released.clone(),
+            };
+            tasks.push((
+                "consumer".into(),
+                tokio::task::spawn_blocking(move || group::process::run(member)),
+            ));
+        }
+        _ => {
+            for source in &config.sources {
+                let ctx = SourceContext::new(
+                    &source.name,
+                    post_tx.clone(),
+                    stop.clone(),
+                    metrics.clone(),
+                    state.cursor(&source.name)?,
+                );
+                source_tasks.push((source.name.clone(), sources::spawn(source, ctx)));
+            }
+        }
     }
     drop(post_tx);
 
@@ -97,116 +151,166 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
         }
         RulesSource::Builtin => None,
     };
-    let stage_metrics = metrics.clone();
-    let stages_task = tokio::task::spawn_blocking(move || {
-        while let Some(envelope) = post_rx.blocking_recv() {
-            let outcome = envelope.post.map(|post| {
-                let outcome = stages.process(post, &stage_metrics);
-                match &outcome {
-                    Outcome::Dropped(reason) => stage_metrics.dropped.with_label_values(&[reason.label()]).inc(),
-                    Outcome::Scored(..) => stage_metrics.scored.inc(),
-                }
-                outcome
-            });
-            let processed = Processed {
-                ack: envelope.ack,
-                outcome,
-                change: envelope.change,
-            };
-            if done_tx.blocking_send(processed).is_err() {
-                return; // the committer has failed; it reports why
-            }
-        }
-    });
 
-    let (committed_tx, committed_rx) = watch::channel(0u64);
     let finished = CancellationToken::new();
-    let mut committer = Committer::new(state, &config, metrics.clone())?;
-    let batch_size = config.pipeline.batch_size;
-    let commit_metrics = metrics.clone();
-    let commit_finished = finished.clone();
-    let commit_stop = stop.clone();
-    let commit_task = tokio::task::spawn_blocking(move || {
-        let result = (|| {
-            let mut batches = 0u64;
-            while let Some(first) = done_rx.blocking_recv() {
-                let mut batch = vec![first];
-                while batch.len() < batch_size {
-                    match done_rx.try_recv() {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
+    let abort = CancellationToken::new();
+    let mut sink_tasks = Vec::new();
+    let mut committed = Ok(Ok(()));
+    if let (Some(group), Role::Ingest) = (&group, role) {
+        let producer = group::producer(group).map_err(RunError::Group)?;
+        let (topic, metrics) = (group.posts_topic.clone(), metrics.clone());
+        tasks.push((
+            "ingest".into(),
+            tokio::task::spawn_blocking(move || group::ingest::run(topic, producer, stages, metrics, post_rx, state)),
+        ));
+        drop(jobs_tx);
+    } else {
+        let stage_metrics = metrics.clone();
+        tasks.push((
+            "stages".into(),
+            tokio::task::spawn_blocking(move || {
+                while let Some(envelope) = post_rx.blocking_recv() {
+                    let processed = Processed {
+                        outcome: envelope.post.map(|post| stage(&stages, post, &stage_metrics)),
+                        ack: envelope.ack,
+                        change: envelope.change,
+                        control: envelope.control,
+                    };
+                    if done_tx.blocking_send(processed).is_err() {
+                        break; // the committer has failed; it reports why
                     }
                 }
-                let start = std::time::Instant::now();
-                committer.commit(batch)?;
-                commit_metrics.observe_stage("commit", start);
-                batches += 1;
-                committed_tx.send_replace(batches);
-            }
-            Ok::<(), crate::state::StateError>(())
-        })();
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "committer failed; stopping");
-            commit_stop.cancel();
-        }
-        commit_finished.cancel();
-        result
-    });
+                Ok(())
+            }),
+        ));
 
-    let abort = CancellationToken::new();
-    let grace = Duration::from_secs(config.pipeline.shutdown_grace_secs);
-    {
-        let (stop, abort) = (stop.clone(), abort.clone());
-        tokio::spawn(async move {
-            stop.cancelled().await;
-            tokio::time::sleep(grace).await;
-            abort.cancel();
+        let (committed_tx, committed_rx) = watch::channel(0u64);
+        let mut gate = None;
+        let mut committed_tx = Some(committed_tx);
+        let mut committer = match &group {
+            Some(group) => {
+                // The changelog is the truth: start from nothing, and load
+                // each partition's state as it is assigned.
+                let mut state = state;
+                let w = state.writer()?;
+                w.clear_incidents()?;
+                w.commit()?;
+                let writer = group::changelog::Writer {
+                    topic: group.state_topic.clone(),
+                    producer: group::producer(group).map_err(RunError::Group)?,
+                    state: State::open(&config.state.path)?,
+                    owners: owners.clone(),
+                    released: released.clone(),
+                    committed: committed_tx.take().expect("one committed channel"),
+                    metrics: metrics.clone(),
+                };
+                let writer_finished = finished.clone();
+                let writer_stop = stop.clone();
+                tasks.push((
+                    "changelog".into(),
+                    tokio::task::spawn_blocking(move || {
+                        let result = writer.run(jobs_rx);
+                        if result.is_err() {
+                            writer_stop.cancel();
+                        }
+                        writer_finished.cancel();
+                        result
+                    }),
+                ));
+                gate = Some(sinks::Gate {
+                    released: released.clone(),
+                    settled: spawn_settled(jobs_tx.clone()),
+                });
+                Committer::for_group(state, &config, metrics.clone(), owners.clone())?
+            }
+            None => {
+                drop(jobs_rx);
+                Committer::new(state, &config, metrics.clone())?
+            }
+        };
+        let batch_size = config.pipeline.batch_size;
+        let commit_metrics = metrics.clone();
+        let commit_finished = finished.clone();
+        let commit_stop = stop.clone();
+        let jobs = group.as_ref().map(|_| jobs_tx.clone());
+        drop(jobs_tx);
+        let commit_task = tokio::task::spawn_blocking(move || {
+            let result = (|| {
+                let mut batches = 0u64;
+                while let Some(first) = done_rx.blocking_recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < batch_size {
+                        match done_rx.try_recv() {
+                            Ok(item) => batch.push(item),
+                            Err(_) => break,
+                        }
+                    }
+                    let start = std::time::Instant::now();
+                    let done = committer.commit(batch)?;
+                    commit_metrics.observe_stage("commit", start);
+                    match (&jobs, &committed_tx) {
+                        (Some(jobs), _) => {
+                            if jobs.send(Job::Commit(done)).is_err() {
+                                break; // the changelog writer failed; it says why
+                            }
+                        }
+                        (None, Some(committed)) => {
+                            done.fire();
+                            batches += 1;
+                            committed.send_replace(batches);
+                        }
+                        (None, None) => done.fire(),
+                    }
+                }
+                Ok::<(), crate::state::StateError>(())
+            })();
+            if let Err(e) = &result {
+                tracing::error!(error = %e, "committer failed; stopping");
+                commit_stop.cancel();
+            }
+            match &jobs {
+                Some(jobs) => {
+                    let _ = jobs.send(Job::End);
+                }
+                None => commit_finished.cancel(),
+            }
+            result
         });
+
+        let grace = Duration::from_secs(config.pipeline.shutdown_grace_secs);
+        {
+            let (stop, abort) = (stop.clone(), abort.clone());
+            tokio::spawn(async move {
+                stop.cancelled().await;
+                tokio::time::sleep(grace).await;
+                abort.cancel();
+            });
+        }
+        let delivery = Delivery {
+            state_path: config.state.path.clone(),
+            metrics: metrics.clone(),
+            committed: committed_rx,
+            finished: finished.clone(),
+            abort: abort.clone(),
+            gate,
+        };
+        sink_tasks = config
+            .sinks
+            .iter()
+            .map(|s| (s.name.clone(), sinks::spawn(s, delivery.clone())))
+            .collect();
+        committed = commit_task.await;
     }
-    let delivery = Delivery {
-        state_path: config.state.path.clone(),
-        metrics: metrics.clone(),
-        committed: committed_rx,
-        finished: finished.clone(),
-        abort: abort.clone(),
-    };
-    let sink_tasks: Vec<_> = config
-        .sinks
-        .iter()
-        .map(|s| (s.name.clone(), sinks::spawn(s, delivery.clone())))
-        .collect();
 
     let mut failures = 0;
     for (name, task) in source_tasks {
-        match task.await {
-            Ok(Ok(())) => tracing::debug!(source = %name, "source done"),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "source failed");
-                failures += 1;
-            }
-            Err(e) => {
-                tracing::error!(source = %name, error = %e, "source panicked");
-                failures += 1;
-            }
-        }
+        failures += usize::from(!finished_well("source", &name, task).await);
     }
-    if stages_task.await.is_err() {
-        tracing::error!("stages panicked");
-        failures += 1;
+    for (name, task) in tasks {
+        failures += usize::from(!finished_well("task", &name, task).await);
     }
-    let committed = commit_task.await;
     for (name, task) in sink_tasks {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(sink = %name, error = %e, "sink failed");
-                failures += 1;
-            }
-            Err(e) => {
-                tracing::error!(sink = %name, error = %e, "sink panicked");
-                failures += 1;
-            }
-        }
+        failures += usize::from(!finished_well("sink", &name, task).await);
     }
     reload_stop.cancel();
     if let Some(reloader) = reloader {
@@ -216,7 +320,7 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
     if let Some(server) = server {
         let _ = server.await;
     }
-    let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = source_names.iter().map(String::as_str).collect();
     log_summary(&metrics, &names);
     match committed {
         Ok(Ok(())) => {}
@@ -227,6 +331,41 @@ pub async fn run(config: Config, stop: CancellationToken) -> Result<(), RunError
         return Err(RunError::Failed(failures));
     }
     Ok(())
+}
+
+/// Waits for a component; logs how it failed, if it did.
+async fn finished_well<E: std::fmt::Display>(
+    kind: &str,
+    name: &str,
+    task: tokio::task::JoinHandle<Result<(), E>>,
+) -> bool {
+    match task.await {
+        Ok(Ok(())) => {
+            tracing::debug!(kind, name, "done");
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::error!(kind, name, error = %e, "failed");
+            false
+        }
+        Err(e) => {
+            tracing::error!(kind, name, error = %e, "panicked");
+            false
+        }
+    }
+}
+
+/// The sinks' reports of what they delivered, as changelog jobs.
+fn spawn_settled(jobs: mpsc::UnboundedSender<Job>) -> mpsc::UnboundedSender<Vec<String>> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<String>>();
+    tokio::spawn(async move {
+        while let Some(keys) = rx.recv().await {
+            if jobs.send(Job::Settled(keys)).is_err() {
+                return;
+            }
+        }
+    });
+    tx
 }
 
 fn log_summary(m: &Metrics, sources: &[&str]) {

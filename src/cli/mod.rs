@@ -39,6 +39,11 @@ pub enum Command {
         /// Config file (default: ./config/earshot.toml, else built-in).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// This process's part: `ingest` (sources → posts topic), `process`
+        /// (a consumer-group member: posts topic → tickets), or `all`.
+        /// ingest and process need the config's [group] section.
+        #[arg(long, value_enum, default_value_t = crate::group::Role::All)]
+        role: crate::group::Role,
     },
     /// Run the whole pipeline over a file of posts (the `earshot score`
     /// input format, plus `created_at`) and write every ticket version as a
@@ -267,10 +272,10 @@ pub fn config_check(file: Option<PathBuf>) -> Result<String, CliError> {
     ))
 }
 
-pub async fn run(config: Option<PathBuf>) -> Result<(), CliError> {
+pub async fn run(config: Option<PathBuf>, role: crate::group::Role) -> Result<(), CliError> {
     let config = Config::load(config.as_deref())?;
     config.check_paths()?;
-    if config.sources.is_empty() {
+    if config.sources.is_empty() && role != crate::group::Role::Process {
         return Err(CliError::Config(crate::config::ConfigErrors(vec![
             crate::config::ConfigError {
                 at: None,
@@ -282,7 +287,7 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), CliError> {
     tracing::info!(config = %config.origin, sources = config.sources.len(), sinks = config.sinks.len(), "earshot starting");
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
-    crate::topology::run(config, stop).await?;
+    crate::topology::run(config, role, stop).await?;
     Ok(())
 }
 
@@ -335,7 +340,7 @@ pub async fn replay(
     config.state.path = state.unwrap_or_else(|| temp.path().join("replay.db"));
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
-    crate::topology::run(config, stop).await?;
+    crate::topology::run(config, crate::group::Role::All, stop).await?;
     Ok(())
 }
 

@@ -36,6 +36,8 @@ pub struct Config {
     pub spam: SpamConfig,
     pub tickets: TicketsConfig,
     pub alerts: AlertsConfig,
+    /// `[group]`: needed by `run --role ingest|process` only.
+    pub group: Option<GroupConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -23,6 +23,7 @@ const SECTIONS: &[&str] = &[
     "spam",
     "tickets",
     "alerts",
+    "group",
 ];
 const SOURCE_TYPES: &[&str] = &[
     "replay",
@@ -91,6 +92,7 @@ impl<'a> Parser<'a> {
             spam: SpamConfig::default(),
             tickets: TicketsConfig::default(),
             alerts: AlertsConfig::default(),
+            group: None,
         };
         let root = match DeTable::parse(self.src.text) {
             Ok(root) => root.into_inner(),
@@ -165,6 +167,7 @@ impl<'a> Parser<'a> {
                 "spam" => set(&mut config.spam, self.section(value)),
                 "tickets" => set(&mut config.tickets, self.section(value)),
                 "alerts" => set(&mut config.alerts, self.section(value)),
+                "group" => config.group = self.section(value),
                 other => self.error(
                     Some(span),
                     format!("unknown section `{other}`"),

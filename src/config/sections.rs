@@ -322,3 +322,63 @@ pub struct QuietHours {
 fn critical() -> Severity {
     Severity::Critical
 }
+
+/// The consumer group that `earshot run --role ingest|process` forms on
+/// Kafka: ingest members write posts to `posts_topic`, keyed by provider;
+/// process members share its partitions and keep each partition's state
+/// in the compacted `state_topic` (the changelog).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    #[serde(default = "default_group_posts_topic")]
+    pub posts_topic: String,
+    #[serde(default = "default_group_state_topic")]
+    pub state_topic: String,
+    /// The process members' consumer group.
+    #[serde(default = "default_group_id")]
+    pub group: String,
+    /// Posts read but not yet durable, at most; the member stops reading
+    /// until the committer and the changelog catch up.
+    #[serde(default = "default_group_in_flight")]
+    pub max_in_flight: usize,
+    /// How long a member giving up a partition waits for its sinks to
+    /// deliver that partition's queued records before handing it over.
+    #[serde(default = "default_group_flush_secs")]
+    pub flush_secs: u64,
+    /// A member silent this long is taken out of the group and its
+    /// partitions go to the others (`session.timeout.ms`).
+    #[serde(default = "default_group_session_secs")]
+    pub session_timeout_secs: u64,
+    /// Passed to librdkafka as they are (TLS, SASL, `session.timeout.ms`).
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+    /// The environment variable holding `sasl.password`.
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+fn default_group_posts_topic() -> String {
+    "earshot.posts".into()
+}
+
+fn default_group_state_topic() -> String {
+    "earshot.state".into()
+}
+
+fn default_group_id() -> String {
+    "earshot-process".into()
+}
+
+fn default_group_in_flight() -> usize {
+    10_000
+}
+
+fn default_group_flush_secs() -> u64 {
+    10
+}
+
+fn default_group_session_secs() -> u64 {
+    10
+}

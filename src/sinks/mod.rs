@@ -20,8 +20,10 @@ use crate::retry::jitter;
 use crate::state::{OutboxRow, State};
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -84,6 +86,38 @@ pub struct Delivery {
     /// Cancelled when workers must stop even with rows left (they stay in
     /// the outbox for the next run).
     pub abort: CancellationToken,
+    /// A consumer-group member's hold on delivery (`None`: deliver all).
+    pub gate: Option<Gate>,
+}
+
+/// A group member delivers a row only once the changelog holds it, and
+/// tells the changelog what it delivered, so that the partition's next
+/// owner neither loses nor repeats it.
+#[derive(Clone)]
+pub struct Gate {
+    /// Rows up to this outbox sequence number are released.
+    pub released: Arc<AtomicI64>,
+    /// The keys of rows delivered or dead.
+    pub settled: mpsc::UnboundedSender<Vec<String>>,
+}
+
+impl Gate {
+    fn upto(gate: &Option<Gate>) -> i64 {
+        gate.as_ref().map_or(i64::MAX, |g| g.released.load(Ordering::Acquire))
+    }
+
+    fn settled(gate: &Option<Gate>, rows: &[OutboxRow], seqs: &[i64]) {
+        if let Some(g) = gate {
+            let keys = rows
+                .iter()
+                .filter(|r| seqs.contains(&r.seq))
+                .map(|r| r.key.clone())
+                .collect::<Vec<_>>();
+            if !keys.is_empty() {
+                let _ = g.settled.send(keys);
+            }
+        }
+    }
 }
 
 pub fn spawn(config: &SinkConfig, delivery: Delivery) -> JoinHandle<Result<(), SinkError>> {
@@ -120,7 +154,8 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
         // Read `finished` before the outbox: rows committed before it was
         // set are then surely visible to the query below.
         let finished = d.finished.is_cancelled();
-        let rows = blocking(|| state.pending(&name, BATCH))?;
+        let upto = Gate::upto(&d.gate);
+        let rows = blocking(|| state.pending_upto(&name, BATCH, upto))?;
         if rows.is_empty() {
             pending.set(0);
             oldest.set(0.0);
@@ -146,6 +181,7 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
             Err(SinkError::Partial { delivered: n, cause }) => {
                 // Keep what went through; only the rest is retried.
                 blocking(|| state.mark_delivered(&name, &seqs[..n], None))?;
+                Gate::settled(&d.gate, &rows, &seqs[..n]);
                 delivered.inc_by(n as u64);
                 seqs.drain(..n);
                 Err(*cause)
@@ -158,6 +194,7 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
                     d.metrics.delivery_seconds.with_label_values(&[&name]).observe(age);
                 }
                 blocking(|| state.mark_delivered(&name, &seqs, position.as_deref()))?;
+                Gate::settled(&d.gate, &rows, &seqs);
                 delivered.inc_by(seqs.len() as u64);
                 pending.set(blocking(|| state.pending_count(&name))? as i64);
                 oldest.set(blocking(|| state.oldest_pending_age(&name))?);
@@ -175,6 +212,7 @@ async fn drain<S: Sink>(name: String, mut sink: S, mut d: Delivery) -> Result<()
                 blocking(|| state.mark_delivered(&name, &seqs[..n], None))?;
                 delivered.inc_by(n as u64);
                 blocking(|| state.mark_dead(seqs[n], &response))?;
+                Gate::settled(&d.gate, &rows, &seqs[..=n]);
                 pending.set(blocking(|| state.pending_count(&name))? as i64);
                 d.metrics.dead_letters.with_label_values(&[&name]).inc();
             }
@@ -260,6 +298,7 @@ mod tests {
             committed: rx,
             finished: CancellationToken::new(),
             abort: CancellationToken::new(),
+            gate: None,
         };
         let r = tokio::time::timeout(Duration::from_secs(5), drain("out".into(), Closed, d)).await;
         assert!(r.expect("stops at once").is_err());
@@ -287,6 +326,7 @@ mod tests {
             committed: rx,
             finished,
             abort: CancellationToken::new(),
+            gate: None,
         };
         drain(
             "flaky".into(),

@@ -4,9 +4,11 @@
 //! The committer thread writes; each delivery worker has its own connection
 //! for the outbox. WAL mode lets them read while it writes.
 
+mod group;
 mod outbox;
 mod store;
 
+pub use group::{FingerprintRow, IncidentRows, OutboxState, TicketRow};
 pub use outbox::{DeadRow, OutboxRow};
 pub use store::{AuditEntry, StoredFingerprint, Writer, status_str};
 
@@ -21,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_audit.sql"),
     include_str!("migrations/0004_dead_letters.sql"),
     include_str!("migrations/0005_not_before.sql"),
+    include_str!("migrations/0006_group.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

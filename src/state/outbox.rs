@@ -25,16 +25,22 @@ pub struct OutboxRow {
 
 impl State {
     pub fn pending(&self, sink: &str, limit: usize) -> Result<Vec<OutboxRow>> {
+        self.pending_upto(sink, limit, i64::MAX)
+    }
+
+    /// As `pending`, rows up to sequence number `upto` only: those released
+    /// for delivery (a group member's, once the changelog holds them).
+    pub fn pending_upto(&self, sink: &str, limit: usize, upto: i64) -> Result<Vec<OutboxRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT seq, kind, key, payload FROM outbox
                  WHERE sink = ?1 AND delivered_at IS NULL AND dead_at IS NULL
-                   AND (not_before IS NULL OR not_before <= ?3)
+                   AND (not_before IS NULL OR not_before <= ?3) AND seq <= ?4
                  ORDER BY seq LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
-        stmt.query_map(params![sink, limit as i64, now()], |r| {
+        stmt.query_map(params![sink, limit as i64, now(), upto], |r| {
             Ok(OutboxRow {
                 seq: r.get(0)?,
                 kind: r.get(1)?,

@@ -7,12 +7,12 @@ use crate::model::{Incident, IncidentStatus, Ticket};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 /// One line of an incident's audit trail.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEntry {
     pub at: String,
     pub action: String,
     pub by: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     pub version: u32,
     pub severity: String,
@@ -39,8 +39,8 @@ pub struct StoredFingerprint {
 
 /// One open transaction of the committer.
 pub struct Writer<'s> {
-    tx: Transaction<'s>,
-    state_path: &'s std::path::Path,
+    pub(super) tx: Transaction<'s>,
+    pub(super) state_path: &'s std::path::Path,
 }
 
 impl State {
@@ -74,34 +74,14 @@ impl State {
     pub fn fingerprints_since(&self, since: i64) -> Result<Vec<StoredFingerprint>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT provider, author, simhash, shingles, anchors, at, incident_id FROM fingerprints
-                 WHERE at >= ?1 ORDER BY at, rowid",
-            )
+            .prepare(&format!(
+                "SELECT {} FROM fingerprints WHERE at >= ?1 ORDER BY at, rowid",
+                super::group::FINGERPRINT_COLUMNS
+            ))
             .map_err(|e| self.err(e))?;
-        stmt.query_map([since], |r| {
-            Ok(StoredFingerprint {
-                provider: r.get(0)?,
-                author: r.get(1)?,
-                fingerprint: Fingerprint {
-                    simhash: r.get::<_, i64>(2)? as u64,
-                    shingles: r
-                        .get::<_, Vec<u8>>(3)?
-                        .chunks_exact(4)
-                        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-                        .collect(),
-                    anchors: r
-                        .get::<_, Vec<u8>>(4)?
-                        .chunks_exact(8)
-                        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-                        .collect(),
-                },
-                at: r.get(5)?,
-                incident: r.get(6)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.err(e))
+        stmt.query_map([since], |r| super::group::fingerprint_row(r).map(|f| f.stored()))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
     }
 
     /// The time of the latest fingerprint (Unix seconds), if any.
@@ -188,7 +168,7 @@ impl State {
 }
 
 impl Writer<'_> {
-    fn err(&self, source: rusqlite::Error) -> StateError {
+    pub(super) fn err(&self, source: rusqlite::Error) -> StateError {
         StateError::Sqlite {
             path: self.state_path.to_path_buf(),
             source,
@@ -250,10 +230,18 @@ impl Writer<'_> {
 
     /// False when this ticket version exists already (a replay).
     pub fn insert_ticket(&self, ticket: &Ticket, body: &str) -> Result<bool> {
+        self.put_ticket(ticket, body, &now(), "IGNORE")
+    }
+
+    /// Stores a ticket version; `conflict` (IGNORE, REPLACE) says what
+    /// happens to one stored already. True when a row was written.
+    pub(super) fn put_ticket(&self, ticket: &Ticket, body: &str, created_at: &str, conflict: &str) -> Result<bool> {
         self.tx
             .execute(
-                "INSERT OR IGNORE INTO tickets (ticket_id, version, incident_id, provider, severity, risk, body, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                &format!(
+                    "INSERT OR {conflict} INTO tickets (ticket_id, version, incident_id, provider, severity, risk, body, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ),
                 params![
                     ticket.ticket_id,
                     ticket.version,
@@ -262,7 +250,7 @@ impl Writer<'_> {
                     ticket.severity.as_str(),
                     ticket.risk,
                     body,
-                    now()
+                    created_at
                 ],
             )
             .map(|n| n == 1)
@@ -393,12 +381,16 @@ impl Writer<'_> {
     /// Forgets the fingerprints of posts before `before` (Unix seconds)
     /// that joined no incident: past the window they serve nothing. Incident
     /// members stay (forwards that name them still find their incident).
-    pub fn prune_fingerprints(&self, before: i64) -> Result<usize> {
-        self.tx
-            .execute(
-                "DELETE FROM fingerprints WHERE at < ?1 AND incident_id IS NULL",
-                [before],
+    /// Returns the (provider, post id) of each one forgotten.
+    pub fn prune_fingerprints(&self, before: i64) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "DELETE FROM fingerprints WHERE at < ?1 AND incident_id IS NULL RETURNING provider, post_id",
             )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([before], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
             .map_err(|e| self.err(e))
     }
 
@@ -425,7 +417,10 @@ mod tests {
         w.put_fingerprint("s:old", "p", "a", &fp, 10, None).unwrap();
         w.put_fingerprint("s:member", "p", "a", &fp, 10, Some("inc-1")).unwrap();
         w.put_fingerprint("s:new", "p", "a", &fp, 100, None).unwrap();
-        assert_eq!(w.prune_fingerprints(50).unwrap(), 1);
+        assert_eq!(
+            w.prune_fingerprints(50).unwrap(),
+            vec![("p".to_owned(), "s:old".to_owned())]
+        );
         assert!(!w.seen("s:old").unwrap() && w.seen("s:member").unwrap() && w.seen("s:new").unwrap());
         assert_eq!(w.incident_of("s:member").unwrap().as_deref(), Some("inc-1"));
         w.commit().unwrap();

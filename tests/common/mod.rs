@@ -1,6 +1,10 @@
 //! Helpers for tests that run the real `earshot` binary.
 #![allow(dead_code)]
 
+pub mod broker;
+#[allow(unused_imports)]
+pub use broker::*;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
