@@ -52,7 +52,8 @@ impl Committed {
     }
 }
 
-/// The incidents, and the posts of no incident, whose rows a batch changed:
+/// The incidents and the posts whose rows a batch changed (a post's
+/// fingerprint, written once; or forgotten past the window):
 /// `(partition, provider, id)`.
 #[derive(Debug, Default)]
 pub struct Touched {
@@ -467,10 +468,10 @@ impl Step<'_> {
             None => None,
         };
         let id = incident.as_ref().map(|i| i.id.as_str());
-        match id {
-            Some(id) => self.touched.incident(self.partition, provider, id),
-            None => self.touched.post(self.partition, provider, &post.id),
+        if let Some(id) = id {
+            self.touched.incident(self.partition, provider, id);
         }
+        self.touched.post(self.partition, provider, &post.id);
         self.index.add(provider, author, fp, at, id);
         if let Some(i) = &incident {
             self.index.set_categories(&i.id, &i.categories);

@@ -1,9 +1,9 @@
 //! The changelog: the state topic's records, written after each commit and
 //! read back when a partition is assigned.
 //!
-//! One record per incident (all its rows: the incident, audit trail, member
-//! fingerprints, ticket versions, outbox rows with their delivery marks)
-//! and one per post of no incident (its fingerprint), keyed `provider/id`
+//! One record per incident (its rows: the incident, audit trail, ticket
+//! versions, outbox rows with their delivery marks) and one per post (its
+//! fingerprint, with its incident if it joined one), keyed `provider/id`
 //! in the posts' partition number. A later record replaces an earlier one
 //! of its key, so compaction keeps the topic to one record per live key; a
 //! fingerprint pruned past the window gets a tombstone.

@@ -12,8 +12,8 @@
 //! Every post about one provider lands in one partition of the posts topic,
 //! and every incident belongs to one provider, so a partition's incidents
 //! and fingerprints move with it. After each commit the process member
-//! writes the rows of every incident the batch changed (and the fingerprint
-//! of every post of no incident) to the state topic, in the same partition
+//! writes the rows of every incident the batch changed, and the fingerprint
+//! of every post it applied, to the state topic, in the same partition
 //! number, keyed `provider/id`: a compacted changelog whose latest record
 //! per key is the truth. Only once the broker has acknowledged them are the
 //! posts' offsets stored and the batch's outbox rows released to the sinks,
@@ -50,8 +50,8 @@ pub enum Role {
 #[derive(Debug, Default)]
 pub struct PartitionState {
     pub incidents: Vec<IncidentRows>,
-    /// Fingerprints of posts that joined no incident (spam repeats, and
-    /// what a later post may still match), within the window.
+    /// Fingerprints of the posts: incident members, and the others within
+    /// the window (spam repeats, what a later post may still match).
     pub posts: Vec<FingerprintRow>,
 }
 

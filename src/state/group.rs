@@ -9,13 +9,13 @@ use crate::model::{Incident, Ticket};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-/// Everything the state file holds about one incident.
+/// What the state file holds about one incident but the fingerprints of
+/// its posts (those are written once each, on their own: a viral incident's
+/// record must not grow with every copy's fingerprint).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentRows {
     pub incident: Incident,
     pub audit: Vec<AuditEntry>,
-    /// The fingerprints of the posts that joined it.
-    pub members: Vec<FingerprintRow>,
     pub tickets: Vec<TicketRow>,
     /// Its tickets and alerts as each sink has them: queued, delivered, dead.
     pub outbox: Vec<OutboxState>,
@@ -121,13 +121,6 @@ impl State {
         let Some(body) = body else { return Ok(None) };
         let incident: Incident = serde_json::from_str(&body).map_err(|e| self.corrupt(format!("incident {id}"), e))?;
         let audit = self.audit_trail(id)?;
-        let members = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {FINGERPRINT_COLUMNS} FROM fingerprints WHERE incident_id = ?1 ORDER BY at, post_id"
-            ))
-            .and_then(|mut s| s.query_map([id], fingerprint_row)?.collect())
-            .map_err(|e| self.err(e))?;
         let tickets = self
             .conn
             .prepare_cached("SELECT body, created_at FROM tickets WHERE incident_id = ?1 ORDER BY version")
@@ -171,17 +164,16 @@ impl State {
         Ok(Some(IncidentRows {
             incident,
             audit,
-            members,
             tickets,
             outbox,
         }))
     }
 
-    /// The fingerprint of a post that joined no incident, if still kept.
+    /// A post's fingerprint, if still kept.
     pub fn post_row(&self, post_id: &str) -> Result<Option<FingerprintRow>> {
         self.conn
             .prepare_cached(&format!(
-                "SELECT {FINGERPRINT_COLUMNS} FROM fingerprints WHERE post_id = ?1 AND incident_id IS NULL"
+                "SELECT {FINGERPRINT_COLUMNS} FROM fingerprints WHERE post_id = ?1"
             ))
             .and_then(|mut s| s.query_row([post_id], fingerprint_row).optional())
             .map_err(|e| self.err(e))
@@ -225,7 +217,6 @@ impl Writer<'_> {
         for (sql, arg) in [
             ("DELETE FROM audit WHERE incident_id = ?1", id.as_str()),
             ("DELETE FROM tickets WHERE incident_id = ?1", id),
-            ("DELETE FROM fingerprints WHERE incident_id = ?1", id),
         ] {
             self.tx.execute(sql, [arg]).map_err(|e| self.err(e))?;
         }
@@ -241,9 +232,6 @@ impl Writer<'_> {
                     params![id, a.at, a.action, a.by, a.comment, a.version, a.severity, a.status],
                 )
                 .map_err(|e| self.err(e))?;
-        }
-        for m in &rows.members {
-            self.load_post(m)?;
         }
         for t in &rows.tickets {
             let ticket: Ticket = serde_json::from_str(&t.body).map_err(|source| super::StateError::Corrupt {
