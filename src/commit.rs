@@ -38,23 +38,20 @@ pub struct Committed {
     pub acks: Vec<Ack>,
     /// Whose rows changed, by partition (a group member's only).
     pub touched: Touched,
-    /// The newest outbox row after the batch.
+    /// The newest outbox row after the batch (a group member's; else 0).
     pub last_seq: i64,
 }
 
 impl Committed {
     pub fn fire(self) {
-        for ack in self.acks {
-            if let Some(durable) = ack.on_durable {
-                let _ = durable.send(());
-            }
-        }
+        Ack::fire_all(self.acks);
     }
 }
 
 /// The incidents and the posts whose rows a batch changed (a post's
 /// fingerprint, written once; or forgotten past the window):
-/// `(partition, provider, id)`.
+/// `(partition, provider, id)`, repeats and all (the changelog writer
+/// writes each once).
 #[derive(Debug, Default)]
 pub struct Touched {
     pub incidents: Vec<(i32, String, String)>,
@@ -63,9 +60,7 @@ pub struct Touched {
 
 impl Touched {
     fn incident(&mut self, partition: Option<i32>, provider: &str, id: &str) {
-        if let Some(p) = partition
-            && !self.incidents.iter().any(|(_, _, i)| i == id)
-        {
+        if let Some(p) = partition {
             self.incidents.push((p, provider.to_owned(), id.to_owned()));
         }
     }
@@ -250,7 +245,6 @@ impl Committer {
     pub fn commit(&mut self, batch: Vec<Processed>) -> state::Result<Committed> {
         let mut counts = Counts::default();
         let mut touched = Touched::default();
-        let mut cursors: Vec<(String, String)> = Vec::new();
         let w = self.state.writer()?;
         let mut acks = Vec::with_capacity(batch.len());
         let mut moved = false;
@@ -286,14 +280,9 @@ impl Committer {
                 step.touched
                     .incident(item.ack.partition, &incident.provider, &incident.id);
             }
-            let c = &item.ack.cursor;
-            match cursors.iter_mut().find(|(s, _)| *s == c.source) {
-                Some(entry) => entry.1.clone_from(&c.position),
-                None => cursors.push((c.source.clone(), c.position.clone())),
-            }
             acks.push(item.ack);
         }
-        for (source, position) in &cursors {
+        for (source, position) in &Ack::newest_cursors(&acks) {
             w.set_cursor(source, position)?;
         }
         for (provider, post) in w.prune_fingerprints(self.index.window_start())? {
@@ -301,7 +290,11 @@ impl Committer {
                 touched.post(owners.partition_of(&provider), &provider, &post);
             }
         }
-        let last_seq = w.last_outbox_seq()?;
+        // Only a group member releases outbox rows by number.
+        let last_seq = match self.owners {
+            Some(_) => w.last_outbox_seq()?,
+            None => 0,
+        };
         w.commit()?;
         if moved {
             // Partitions came or went: the index is rebuilt from what the

@@ -141,6 +141,29 @@ pub struct Ack {
 }
 
 impl Ack {
+    /// Each source's newest position among `acks` (in order): what to store.
+    pub fn newest_cursors<'a>(acks: impl IntoIterator<Item = &'a Ack>) -> Vec<(String, String)> {
+        let mut cursors: Vec<(String, String)> = Vec::new();
+        for ack in acks {
+            let c = &ack.cursor;
+            match cursors.iter_mut().find(|(s, _)| *s == c.source) {
+                Some(entry) => entry.1.clone_from(&c.position),
+                None => cursors.push((c.source.clone(), c.position.clone())),
+            }
+        }
+        cursors
+    }
+
+    /// Tells each ack's waiter (a webhook client, a Kafka offset) that its
+    /// post is durable.
+    pub fn fire_all(acks: Vec<Ack>) {
+        for ack in acks {
+            if let Some(durable) = ack.on_durable {
+                let _ = durable.send(());
+            }
+        }
+    }
+
     pub fn new(source: &str, position: String) -> Self {
         Ack {
             cursor: Cursor {

@@ -186,8 +186,7 @@ pub async fn run(config: Config, role: Role, stop: CancellationToken) -> Result<
 
         let (committed_tx, committed_rx) = watch::channel(0u64);
         let mut gate = None;
-        let mut committed_tx = Some(committed_tx);
-        let mut committer = match &group {
+        let (mut committer, after) = match &group {
             Some(group) => {
                 // The changelog is the truth: start from nothing, and load
                 // each partition's state as it is assigned.
@@ -201,7 +200,7 @@ pub async fn run(config: Config, role: Role, stop: CancellationToken) -> Result<
                     state: State::open(&config.state.path)?,
                     owners: owners.clone(),
                     released: released.clone(),
-                    committed: committed_tx.take().expect("one committed channel"),
+                    committed: committed_tx,
                     metrics: metrics.clone(),
                 };
                 let writer_finished = finished.clone();
@@ -217,23 +216,29 @@ pub async fn run(config: Config, role: Role, stop: CancellationToken) -> Result<
                         result
                     }),
                 ));
+                let settled = jobs_tx.clone();
                 gate = Some(sinks::Gate {
                     released: released.clone(),
-                    settled: spawn_settled(jobs_tx.clone()),
+                    settled: Arc::new(move |keys| {
+                        let _ = settled.send(Job::Settled(keys));
+                    }),
                 });
-                Committer::for_group(state, &config, metrics.clone(), owners.clone())?
+                (
+                    Committer::for_group(state, &config, metrics.clone(), owners.clone())?,
+                    After::Changelog(jobs_tx),
+                )
             }
             None => {
-                drop(jobs_rx);
-                Committer::new(state, &config, metrics.clone())?
+                drop((jobs_rx, jobs_tx));
+                (
+                    Committer::new(state, &config, metrics.clone())?,
+                    After::Fire(committed_tx, finished.clone()),
+                )
             }
         };
         let batch_size = config.pipeline.batch_size;
         let commit_metrics = metrics.clone();
-        let commit_finished = finished.clone();
         let commit_stop = stop.clone();
-        let jobs = group.as_ref().map(|_| jobs_tx.clone());
-        drop(jobs_tx);
         let commit_task = tokio::task::spawn_blocking(move || {
             let result = (|| {
                 let mut batches = 0u64;
@@ -248,18 +253,17 @@ pub async fn run(config: Config, role: Role, stop: CancellationToken) -> Result<
                     let start = std::time::Instant::now();
                     let done = committer.commit(batch)?;
                     commit_metrics.observe_stage("commit", start);
-                    match (&jobs, &committed_tx) {
-                        (Some(jobs), _) => {
+                    match &after {
+                        After::Changelog(jobs) => {
                             if jobs.send(Job::Commit(done)).is_err() {
                                 break; // the changelog writer failed; it says why
                             }
                         }
-                        (None, Some(committed)) => {
+                        After::Fire(committed, _) => {
                             done.fire();
                             batches += 1;
                             committed.send_replace(batches);
                         }
-                        (None, None) => done.fire(),
                     }
                 }
                 Ok::<(), crate::state::StateError>(())
@@ -268,11 +272,11 @@ pub async fn run(config: Config, role: Role, stop: CancellationToken) -> Result<
                 tracing::error!(error = %e, "committer failed; stopping");
                 commit_stop.cancel();
             }
-            match &jobs {
-                Some(jobs) => {
+            match &after {
+                After::Changelog(jobs) => {
                     let _ = jobs.send(Job::End);
                 }
-                None => commit_finished.cancel(),
+                After::Fire(_, finished) => finished.cancel(),
             }
             result
         });
@@ -355,17 +359,14 @@ async fn finished_well<E: std::fmt::Display>(
     }
 }
 
-/// The sinks' reports of what they delivered, as changelog jobs.
-fn spawn_settled(jobs: mpsc::UnboundedSender<Job>) -> mpsc::UnboundedSender<Vec<String>> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<String>>();
-    tokio::spawn(async move {
-        while let Some(keys) = rx.recv().await {
-            if jobs.send(Job::Settled(keys)).is_err() {
-                return;
-            }
-        }
-    });
-    tx
+/// Where the committer hands a committed batch.
+enum After {
+    /// A single process: its acks fire at once and the sinks are woken;
+    /// `finished` is cancelled after the last batch.
+    Fire(watch::Sender<u64>, CancellationToken),
+    /// A group member: to the changelog writer, which does both once the
+    /// broker has the batch's records.
+    Changelog(mpsc::UnboundedSender<Job>),
 }
 
 fn log_summary(m: &Metrics, sources: &[&str]) {

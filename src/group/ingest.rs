@@ -99,7 +99,6 @@ fn acknowledge(
                 Err(_) => break,
             }
         }
-        let mut cursors: Vec<(String, String)> = Vec::new();
         let mut acks = Vec::with_capacity(batch.len());
         for (report, ack) in batch {
             if let Some(report) = report {
@@ -109,23 +108,14 @@ fn acknowledge(
                     Err(_) => return Err("posts topic: the producer went away".into()),
                 }
             }
-            let c = &ack.cursor;
-            match cursors.iter_mut().find(|(s, _)| *s == c.source) {
-                Some(entry) => entry.1.clone_from(&c.position),
-                None => cursors.push((c.source.clone(), c.position.clone())),
-            }
             acks.push(ack);
         }
         let w = state.writer().map_err(|e| e.to_string())?;
-        for (source, position) in &cursors {
+        for (source, position) in &Ack::newest_cursors(&acks) {
             w.set_cursor(source, position).map_err(|e| e.to_string())?;
         }
         w.commit().map_err(|e| e.to_string())?;
-        for ack in acks {
-            if let Some(durable) = ack.on_durable {
-                let _ = durable.send(());
-            }
-        }
+        Ack::fire_all(acks);
     }
     Ok(())
 }

@@ -151,20 +151,20 @@ pub async fn ensure_state_topic(config: &GroupConfig) -> Result<(), String> {
     use rdkafka::client::DefaultClientContext;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let timeout = std::time::Duration::from_secs(30);
-    let partitions = |topic: &str| -> Result<usize, String> {
+    let (posts, state) = tokio::task::block_in_place(|| {
         let probe: BaseConsumer = client(config, &[])?
             .create()
             .map_err(|e| format!("kafka client for {}: {e}", config.brokers))?;
-        let metadata = probe
-            .fetch_metadata(Some(topic), timeout)
-            .map_err(|e| format!("metadata of {topic} from {}: {e}", config.brokers))?;
-        Ok(metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic && t.error().is_none())
-            .map_or(0, |t| t.partitions().len()))
-    };
-    let (posts, state) = tokio::task::block_in_place(|| {
+        let partitions = |topic: &str| -> Result<usize, String> {
+            let metadata = probe
+                .fetch_metadata(Some(topic), timeout)
+                .map_err(|e| format!("metadata of {topic} from {}: {e}", config.brokers))?;
+            Ok(metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic && t.error().is_none())
+                .map_or(0, |t| t.partitions().len()))
+        };
         Ok::<_, String>((partitions(&config.posts_topic)?, partitions(&config.state_topic)?))
     })?;
     if posts == 0 {

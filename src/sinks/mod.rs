@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -97,8 +97,8 @@ pub struct Delivery {
 pub struct Gate {
     /// Rows up to this outbox sequence number are released.
     pub released: Arc<AtomicI64>,
-    /// The keys of rows delivered or dead.
-    pub settled: mpsc::UnboundedSender<Vec<String>>,
+    /// Told the keys of rows delivered or dead.
+    pub settled: Arc<dyn Fn(Vec<String>) + Send + Sync>,
 }
 
 impl Gate {
@@ -114,7 +114,7 @@ impl Gate {
                 .map(|r| r.key.clone())
                 .collect::<Vec<_>>();
             if !keys.is_empty() {
-                let _ = g.settled.send(keys);
+                (g.settled)(keys);
             }
         }
     }
