@@ -93,16 +93,8 @@ impl Member {
         }
     }
 
-    /// A metric's value (summed over its series), or 0 when not served.
     async fn metric(&self, name: &str) -> f64 {
-        let Ok(r) = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.port)).await else {
-            return 0.0;
-        };
-        let text = r.text().await.unwrap_or_default();
-        text.lines()
-            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        metric(self.port, name).await
     }
 
     fn log(&self) -> String {

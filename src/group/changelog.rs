@@ -189,9 +189,16 @@ pub fn load(config: &GroupConfig, partition: i32, timeout: Duration) -> Result<P
     let topic = &config.state_topic;
     // librdkafka assigns only in a named group; this one never joins it.
     let group = format!("{}.changelog-reader", config.group);
-    let consumer: BaseConsumer = super::client(config, &[("group.id", &group), ("enable.auto.commit", "false")])?
-        .create()
-        .map_err(|e| format!("changelog reader for {}: {e}", config.brokers))?;
+    let consumer: BaseConsumer = super::client(
+        config,
+        &[
+            ("group.id", &group),
+            ("enable.auto.commit", "false"),
+            ("enable.partition.eof", "true"),
+        ],
+    )?
+    .create()
+    .map_err(|e| format!("changelog reader for {}: {e}", config.brokers))?;
     let (low, high) = consumer
         .fetch_watermarks(topic, partition, timeout)
         .map_err(|e| format!("changelog {topic}/{partition}: {e}"))?;
@@ -205,7 +212,10 @@ pub fn load(config: &GroupConfig, partition: i32, timeout: Duration) -> Result<P
             .map_err(|e| format!("changelog {topic}/{partition}: {e}"))?;
         let deadline = Instant::now() + timeout;
         let mut next = low;
-        while next < high {
+        // The end is where the broker says the partition ends once `high`
+        // is read: some brokers (tansu) report `high` as the start of the
+        // last batch, not its end.
+        loop {
             if Instant::now() > deadline {
                 return Err(format!(
                     "changelog {topic}/{partition}: read to offset {next} of {high} in {timeout:?}"
@@ -217,6 +227,8 @@ pub fn load(config: &GroupConfig, partition: i32, timeout: Duration) -> Result<P
                     let Some(k) = m.key() else { continue };
                     latest.insert(k.to_vec(), (m.offset(), m.payload().map(<[u8]>::to_vec)));
                 }
+                Some(Err(KafkaError::PartitionEOF(_))) if next >= high => break,
+                Some(Err(KafkaError::PartitionEOF(_))) => {}
                 Some(Err(e)) => tracing::warn!(topic = %topic, partition, error = %e, "changelog read error; retrying"),
                 None => {}
             }

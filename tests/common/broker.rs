@@ -68,3 +68,16 @@ pub async fn create_topic_named(broker: &Broker, name: &str, partitions: i32) {
     let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     admin.create_topics([&topic], &AdminOptions::new()).await.unwrap();
 }
+
+/// A member's metric (summed over its series) from its `/metrics`, or 0
+/// when it does not serve one yet.
+pub async fn metric(port: u16, name: &str) -> f64 {
+    let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await else {
+        return 0.0;
+    };
+    let text = r.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
