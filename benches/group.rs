@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench --bench group                 # 50,000 posts, 100,000 incidents
 //! cargo bench --bench group -- 20000 10000  # fewer posts, fewer incidents
+//! EARSHOT_BENCH_POSTS=posts.jsonl cargo bench --bench group  # the input only
 //! ```
 //!
 //! - **Throughput**: synthetic posts (serious complaints, other posts about
@@ -74,14 +75,20 @@ fn main() {
         let input = dir.path().join("posts.jsonl");
         std::fs::write(&input, synthetic(posts)).unwrap();
 
-        let single = single_process(dir.path(), &input);
+        if let Some(keep) = std::env::var_os("EARSHOT_BENCH_POSTS") {
+            // The input alone, to profile `earshot run` on it.
+            std::fs::copy(&input, &keep).unwrap();
+            return;
+        }
+
+        let (single, single_tickets) = single_process(dir.path(), &input);
         println!(
-            "single process (--role all), no broker: {posts} posts in {:.2} s = {:.0} posts/s",
-            single,
+            "single process (--role all), no broker: {posts} posts in {single:.2} s = {:.0} posts/s \
+             ({single_tickets} ticket versions)",
             posts as f64 / single
         );
         for members in [1, 2] {
-            let (secs, ingest_secs, tickets) = throughput(dir.path(), &input, members).await;
+            let (secs, ingest_secs, tickets) = throughput(dir.path(), &input, members, single_tickets).await;
             println!(
                 "group, {members} process member(s): {posts} posts in {secs:.2} s = {:.0} posts/s end to end \
                  (ingest alone {:.0} posts/s; {tickets} ticket messages)",
@@ -279,8 +286,8 @@ fn group_toml(broker: &Broker) -> String {
 }
 
 /// Seconds for `earshot run` (one process, no broker) over `input`, with
-/// a ticket file and an alert file.
-fn single_process(dir: &Path, input: &Path) -> f64 {
+/// a ticket file and an alert file, and the ticket versions it made.
+fn single_process(dir: &Path, input: &Path) -> (f64, i64) {
     let sinks = format!(
         "[[sinks]]\ntype = \"jsonl\"\nname = \"tickets\"\npath = \"{}\"\n\n[[sinks]]\ntype = \"jsonl\"\nname = \"alerts\"\npath = \"{}\"\nrecords = \"alerts\"\n",
         dir.join("single-tickets.jsonl").display(),
@@ -290,7 +297,9 @@ fn single_process(dir: &Path, input: &Path) -> f64 {
     let start = Instant::now();
     let out = earshot(&["run"], &path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    start.elapsed().as_secs_f64()
+    let secs = start.elapsed().as_secs_f64();
+    let tickets = std::fs::read_to_string(dir.join("single-tickets.jsonl")).unwrap();
+    (secs, tickets.lines().count() as i64)
 }
 
 /// A process member writing tickets to `crm.tickets`; its metrics port.
@@ -405,8 +414,9 @@ fn count(broker: &Broker, topic: &str, partitions: i32) -> i64 {
     records
 }
 
-/// (seconds end to end, seconds for ingest alone, ticket messages).
-async fn throughput(dir: &Path, input: &Path, n: usize) -> (f64, f64, i64) {
+/// (seconds end to end, seconds for ingest alone, ticket messages), once
+/// the CRM topic holds `expected_tickets`.
+async fn throughput(dir: &Path, input: &Path, n: usize, expected_tickets: i64) -> (f64, f64, i64) {
     let (broker, members) = group(dir, n, &format!("throughput{n}")).await;
     let start = Instant::now();
     let mut child = ingest(dir, &format!("throughput{n}-ingest"), &broker, input, 0.0);
@@ -418,8 +428,18 @@ async fn throughput(dir: &Path, input: &Path, n: usize) -> (f64, f64, i64) {
         assert!(start.elapsed() < Duration::from_secs(1800), "the group did not finish");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Then until the CRM topic holds as many tickets as the single process
+    // made: released tickets are delivered after the offsets move.
+    let mut tickets = 0;
+    while tickets < expected_tickets {
+        assert!(
+            start.elapsed() < Duration::from_secs(1800),
+            "the tickets did not all come"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        tickets = tokio::task::block_in_place(|| count(b, "crm.tickets", 3));
+    }
     let secs = start.elapsed().as_secs_f64();
-    let tickets = tokio::task::block_in_place(|| count(b, "crm.tickets", 3));
     stop(members);
     (secs, ingest_secs, tickets)
 }

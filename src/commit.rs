@@ -483,7 +483,12 @@ impl Step<'_> {
         let hold = match &emitted.alert {
             Some(alert) => {
                 let now = chrono::Utc::now();
-                let recent = w.alert_times_since(now - chrono::Duration::hours(1))?;
+                let limit = self.policy.alerts.rate_limit_per_hour as usize;
+                let recent = if limit > 0 {
+                    w.alert_times_since(now - chrono::Duration::hours(1), limit)?
+                } else {
+                    Vec::new()
+                };
                 self.policy.hold(alert, now, &recent)
             }
             None => None,

@@ -277,14 +277,20 @@ pub struct Index {
     providers: FxHashMap<String, u32>,
     incidents: Vec<Sketch>,
     by_id: FxHashMap<String, u32>,
-    /// Shingle → incidents that hold it.
-    shingle_index: Postings<u32>,
+    /// (Provider, shingle) → incidents that hold it: per provider, so
+    /// that what counts as a stock phrase for one provider never depends
+    /// on how far the others have got (a group member sees only its own).
+    shingle_index: Postings<u64>,
     anchor_index: Postings<u64>,
     /// The latest post time seen: the window ends there (event time, so a
     /// replay of old posts behaves as it did live).
     now: i64,
     /// When the tables were last swept of what left the window.
     swept: i64,
+}
+
+fn shingle_key(provider: u32, shingle: u32) -> u64 {
+    (u64::from(provider) << 32) | u64::from(shingle)
 }
 
 fn block(simhash: u64, i: usize) -> u16 {
@@ -332,6 +338,10 @@ impl Index {
         *self.providers.entry(p.to_owned()).or_insert(next)
     }
 
+    fn id_of(&self, incident: u32) -> &str {
+        &self.incidents[incident as usize].id
+    }
+
     fn cutoff(&self) -> i64 {
         self.now.saturating_sub(self.window)
     }
@@ -339,16 +349,16 @@ impl Index {
     /// Entries within `NEAR_BITS` of `simhash`, live in the window.
     fn near(&self, simhash: u64) -> impl Iterator<Item = (u32, &Entry)> + '_ {
         let cutoff = self.cutoff();
-        let mut seen: Vec<u64> = Vec::new();
-        for i in 0..4 {
-            if let Some(seqs) = self.blocks[i].get(&block(simhash, i)) {
-                for s in seqs {
-                    if *s >= self.base && !seen.contains(s) {
-                        seen.push(*s);
-                    }
-                }
-            }
-        }
+        // Sorted and deduplicated rather than checked one by one: a wave
+        // of copies puts thousands of entries in one bucket.
+        let mut seen: Vec<u64> = (0..4)
+            .filter_map(|i| self.blocks[i].get(&block(simhash, i)))
+            .flatten()
+            .copied()
+            .filter(|s| *s >= self.base)
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
         seen.into_iter().filter_map(move |s| {
             let e = &self.entries[(s - self.base) as usize];
             let bits = (e.simhash ^ simhash).count_ones();
@@ -395,7 +405,12 @@ impl Index {
         for s in &fp.shingles {
             // A word triple in many incidents is a stock phrase ("di rs
             // harapan"), no sign of a copy; skipping it bounds the work.
-            for i in self.shingle_index.get(s, COMMON_SHINGLE).into_iter().flatten() {
+            for i in self
+                .shingle_index
+                .get(&shingle_key(p, *s), COMMON_SHINGLE)
+                .into_iter()
+                .flatten()
+            {
                 if live(i).is_some() {
                     *shared.entry(i).or_default() += 1;
                 }
@@ -409,7 +424,9 @@ impl Index {
                 (*i, *n as f32 / smaller as f32)
             })
             .filter(|(_, share)| *share >= MIN_SHARE)
-            .max_by(|a, b| a.1.total_cmp(&b.1));
+            // Ties go the same way in every process, whatever the order
+            // incidents were loaded in: to the smaller id.
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| self.id_of(b.0).cmp(self.id_of(a.0))));
         if let Some((i, share)) = best {
             return Some((self.incidents[i as usize].id.clone(), Link::Contains { share }));
         }
@@ -432,7 +449,7 @@ impl Index {
                     .count();
                 *n >= 2 || common >= 2
             })
-            .max_by_key(|(i, n)| (*n, std::cmp::Reverse(*i)))
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| self.id_of(b.0).cmp(self.id_of(a.0))))
             .map(|(i, n)| (self.incidents[i as usize].id.clone(), Link::Anchors { shared: n }))
     }
 
@@ -490,7 +507,7 @@ impl Index {
         sketch.sketched = true;
         // Fingerprint shingles are unique already.
         for s in fp.shingles.iter().take(MAX_INCIDENT_SHINGLES) {
-            self.shingle_index.push(*s, i);
+            self.shingle_index.push(shingle_key(provider, *s), i);
             sketch.shingles += 1;
         }
         sketch.anchors = fp.anchors.clone();

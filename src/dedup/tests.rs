@@ -152,3 +152,38 @@ fn quiet_incidents_leave_the_index() {
     );
     assert!(index.shingle_index.first.is_empty() && index.anchor_index.first.is_empty());
 }
+
+#[test]
+fn another_providers_incidents_never_make_a_phrase_stock() {
+    // Forty incidents of another provider quote the same letter: for
+    // them it is a stock text, but the copy about rshs still joins, as it
+    // would in a group member that owns rshs alone.
+    let mut index = index_with_letter();
+    for i in 0..40 {
+        let text = format!("{LETTER} Kasus nomor {i} di klinik lain.");
+        index.add(
+            "other",
+            "x",
+            &fingerprint_text(&text),
+            2_000 + i,
+            Some(&format!("inc-o{i}")),
+        );
+    }
+    let copy = "Saya salin dari milis: 'Dokter jaga salah diagnosa: saya didiagnosa tifus padahal hasil lab menunjukkan demam berdarah, trombosit saya 45.000. Dokter spesialis tidak datang visit selama dua hari.' Ini kejadian di RS Harapan Sehat. Hati-hati.";
+    let (id, link) = index.find("rshs", &fingerprint_text(copy), &[]).unwrap();
+    assert_eq!(id, "inc-1");
+    assert!(matches!(link, Link::Contains { .. }), "{link:?}");
+}
+
+#[test]
+fn a_tie_between_incidents_goes_to_the_smaller_id_whatever_the_order() {
+    let copy = "Dokter jaga salah diagnosa: saya didiagnosa tifus padahal hasil lab menunjukkan demam berdarah, trombosit saya 45.000.";
+    for order in [["inc-b", "inc-a"], ["inc-a", "inc-b"]] {
+        let mut index = Index::new(14 * 86_400);
+        for (n, id) in order.iter().enumerate() {
+            index.add("rshs", "nadia", &fingerprint_text(LETTER), 1_000 + n as i64, Some(id));
+        }
+        let (id, _) = index.find("rshs", &fingerprint_text(copy), &[]).unwrap();
+        assert_eq!(id, "inc-a", "added in the order {order:?}");
+    }
+}

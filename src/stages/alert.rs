@@ -50,8 +50,9 @@ impl AlertPolicy {
 
     /// When an alert may go out, if not at once (`now`): after quiet hours
     /// for those below their severity, and when the last hour holds fewer
-    /// than the rate limit's alerts (`recent`: the send times of the last
-    /// hour's alerts, oldest first). Nothing is dropped; it waits.
+    /// than the rate limit's alerts (`recent`: the send times of the
+    /// newest alerts of the last hour, at least the limit's number when
+    /// there are that many, oldest first). Nothing is dropped; it waits.
     pub fn hold(&self, alert: &Alert, now: DateTime<Utc>, recent: &[DateTime<Utc>]) -> Option<DateTime<Utc>> {
         let mut at = now;
         if let Some(q) = &self.alerts.quiet_hours

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_dead_letters.sql"),
     include_str!("migrations/0005_not_before.sql"),
     include_str!("migrations/0006_group.sql"),
+    include_str!("migrations/0007_alert_times.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -282,29 +282,44 @@ impl Writer<'_> {
             .map_err(|e| self.err(e))
     }
 
-    /// When each alert of the last hour before `at` was or will be sent
-    /// (its hold time, else its commit time), oldest first: the rate limit's
-    /// window. One per alert, whatever the number of alert sinks.
+    /// When the newest `limit` alerts since `since` were or will be sent
+    /// (an alert's hold time, else its commit time), oldest first: what the
+    /// rate limit needs. One per alert, whatever the number of alert sinks.
     pub fn alert_times_since(
         &self,
         since: chrono::DateTime<chrono::Utc>,
+        limit: usize,
     ) -> Result<Vec<chrono::DateTime<chrono::Utc>>> {
         let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        // Newest first along the index; an alert's first row met is its
+        // newest, so the walk stops after `limit` alerts, however many
+        // wait in the queue.
         let mut stmt = self
             .tx
-            .prepare(
-                "SELECT max(coalesce(not_before, created_at)) AS t FROM outbox
-                 WHERE kind = 'alert' GROUP BY key HAVING t >= ?1 ORDER BY t",
+            .prepare_cached(
+                "SELECT coalesce(not_before, created_at) AS t, key FROM outbox INDEXED BY outbox_alert_time
+                 WHERE kind = 'alert' AND coalesce(not_before, created_at) >= ?1
+                 ORDER BY coalesce(not_before, created_at) DESC",
             )
             .map_err(|e| self.err(e))?;
-        let times: Vec<String> = stmt
-            .query_map([since], |r| r.get(0))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))?;
-        Ok(times
-            .iter()
-            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc()))
-            .collect())
+        let mut rows = stmt.query([since]).map_err(|e| self.err(e))?;
+        let mut keys = std::collections::HashSet::new();
+        let mut times = Vec::with_capacity(limit);
+        while times.len() < limit
+            && let Some(row) = rows.next().map_err(|e| self.err(e))?
+        {
+            let (t, key): (String, String) = (
+                row.get(0).map_err(|e| self.err(e))?,
+                row.get(1).map_err(|e| self.err(e))?,
+            );
+            if keys.insert(key)
+                && let Ok(t) = chrono::DateTime::parse_from_rfc3339(&t)
+            {
+                times.push(t.to_utc());
+            }
+        }
+        times.reverse();
+        Ok(times)
     }
 
     /// Records a change to `incident` (in its new state) in its audit trail.
@@ -433,6 +448,31 @@ mod tests {
         );
         assert_eq!(stored[1].fingerprint.simhash, u64::MAX);
         assert_eq!(state.latest_fingerprint().unwrap(), Some(100));
+    }
+
+    #[test]
+    fn the_rate_limit_sees_the_newest_alerts_once_each_whatever_the_sinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("s.db")).unwrap();
+        let now = chrono::Utc::now();
+        let w = state.writer().unwrap();
+        let hours = |h| Some(now + chrono::Duration::hours(h));
+        // Four alerts, each to two sinks; three held back to later hours.
+        for (key, held) in [("a#1", None), ("b#1", hours(1)), ("c#1", hours(3)), ("d#1", hours(2))] {
+            for sink in ["slack", "hook"] {
+                w.enqueue_at(sink, "alert", key, "{}", held).unwrap();
+            }
+        }
+        w.enqueue("crm", "ticket", "e#1", "{}").unwrap();
+        let since = now - chrono::Duration::hours(1);
+        let times = w.alert_times_since(since, 2).unwrap();
+        assert_eq!(times.len(), 2);
+        assert!(times[0] < times[1], "oldest first");
+        assert_eq!(times[1].timestamp_millis(), hours(3).unwrap().timestamp_millis());
+        assert_eq!(times[0].timestamp_millis(), hours(2).unwrap().timestamp_millis());
+        assert_eq!(w.alert_times_since(since, 10).unwrap().len(), 4, "one per alert");
+        let later = w.alert_times_since(now + chrono::Duration::minutes(30), 10).unwrap();
+        assert_eq!(later.len(), 3, "only those in the window");
     }
 
     #[test]
