@@ -280,7 +280,7 @@ pub struct Index {
     /// (Provider, shingle) → incidents that hold it: per provider, so
     /// that what counts as a stock phrase for one provider never depends
     /// on how far the others have got (a group member sees only its own).
-    shingle_index: Postings<u64>,
+    shingle_index: Postings<u32>,
     anchor_index: Postings<u64>,
     /// The latest post time seen: the window ends there (event time, so a
     /// replay of old posts behaves as it did live).
@@ -289,8 +289,11 @@ pub struct Index {
     swept: i64,
 }
 
-fn shingle_key(provider: u32, shingle: u32) -> u64 {
-    (u64::from(provider) << 32) | u64::from(shingle)
+/// A shingle as one provider's: shingles are hashes already, so mixing
+/// the provider in keeps the tables' 32-bit keys (a rare collision only
+/// adds a holder that `find` then filters out by provider).
+fn shingle_key(provider: u32, shingle: u32) -> u32 {
+    shingle ^ provider.wrapping_mul(0x9e37_79b9)
 }
 
 fn block(simhash: u64, i: usize) -> u16 {
@@ -346,24 +349,25 @@ impl Index {
         self.now.saturating_sub(self.window)
     }
 
-    /// Entries within `NEAR_BITS` of `simhash`, live in the window.
+    /// Entries within `NEAR_BITS` of `simhash`, live in the window, each
+    /// once: an entry is skipped in a block's bucket when it shares an
+    /// earlier block too (it was met there). No set to build, which
+    /// matters when a wave of copies fills one bucket.
     fn near(&self, simhash: u64) -> impl Iterator<Item = (u32, &Entry)> + '_ {
         let cutoff = self.cutoff();
-        // Sorted and deduplicated rather than checked one by one: a wave
-        // of copies puts thousands of entries in one bucket.
-        let mut seen: Vec<u64> = (0..4)
-            .filter_map(|i| self.blocks[i].get(&block(simhash, i)))
-            .flatten()
-            .copied()
-            .filter(|s| *s >= self.base)
-            .collect();
-        seen.sort_unstable();
-        seen.dedup();
-        seen.into_iter().filter_map(move |s| {
-            let e = &self.entries[(s - self.base) as usize];
-            let bits = (e.simhash ^ simhash).count_ones();
-            (bits <= NEAR_BITS && e.at >= cutoff).then_some((bits, e))
-        })
+        (0..4)
+            .flat_map(move |i| {
+                let seqs = self.blocks[i].get(&block(simhash, i)).map_or(&[][..], Vec::as_slice);
+                seqs.iter().map(move |s| (i, *s))
+            })
+            .filter_map(move |(i, s)| {
+                let e = self.entries.get(s.checked_sub(self.base)? as usize)?;
+                if (0..i).any(|j| block(e.simhash, j) == block(simhash, j)) {
+                    return None;
+                }
+                let bits = (e.simhash ^ simhash).count_ones();
+                (bits <= NEAR_BITS && e.at >= cutoff).then_some((bits, e))
+            })
     }
 
     /// Earlier near-identical posts by this author about this provider in
