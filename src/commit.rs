@@ -275,7 +275,7 @@ impl Committer {
                 step.apply(&w, scored)?;
             }
             if let Some(change) = &item.change
-                && let Some(incident) = record_change(&w, change, &item.ack.cursor.source)?
+                && let Some(incident) = record_change(&w, change)?
             {
                 step.touched
                     .incident(item.ack.partition, &incident.provider, &incident.id);
@@ -350,7 +350,10 @@ fn apply_control(w: &Writer<'_>, owners: Option<&Owners>, control: Control) -> s
 /// Puts a deleted or edited post on its incident's audit trail (the
 /// incident keeps the copy it captured); a post of no incident is let be.
 /// Returns the incident it changed.
-fn record_change(w: &Writer<'_>, change: &crate::post::PostChange, source: &str) -> state::Result<Option<Incident>> {
+fn record_change(w: &Writer<'_>, change: &crate::post::PostChange) -> state::Result<Option<Incident>> {
+    // The network that said so, from the post's id (`{source}:{native}`),
+    // however the change came (its source, or the posts topic).
+    let source = change.post_id.split_once(':').map_or("", |(s, _)| s);
     let Some(id) = w.incident_of(&change.post_id)? else {
         return Ok(None);
     };

@@ -54,7 +54,8 @@
 //! - [`topology`]: wires it all with bounded channels, for the role asked
 //!   (`run --role all|ingest|process`); graceful shutdown.
 //! - [`group`]: earshot past one machine: the ingest role (sources → the
-//!   posts topic, keyed by provider), the process role (a consumer-group
+//!   posts topic, keyed by provider; a post's later deletion or edit
+//!   follows it to its partition), the process role (a consumer-group
 //!   member), and the changelog topic that carries each partition's
 //!   incidents and fingerprints to whichever member holds it (loaded on
 //!   assignment; flushed, then dropped, on revocation).

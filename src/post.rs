@@ -215,7 +215,7 @@ impl Envelope {
 /// A post the network says was deleted or edited after it was read. Its
 /// incident keeps the copy it captured (the evidence); the change goes on
 /// the incident's audit trail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostChange {
     /// The post's id (`{source}:{native_id}`).
     pub post_id: String,

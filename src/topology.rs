@@ -159,9 +159,12 @@ pub async fn run(config: Config, role: Role, stop: CancellationToken) -> Result<
     if let (Some(group), Role::Ingest) = (&group, role) {
         let producer = group::producer(group).map_err(RunError::Group)?;
         let (topic, metrics) = (group.posts_topic.clone(), metrics.clone());
+        let window = (config.incidents.window_hours * 3600) as i64;
         tasks.push((
             "ingest".into(),
-            tokio::task::spawn_blocking(move || group::ingest::run(topic, producer, stages, metrics, post_rx, state)),
+            tokio::task::spawn_blocking(move || {
+                group::ingest::run(topic, producer, stages, metrics, post_rx, state, window)
+            }),
         ));
         drop(jobs_tx);
     } else {

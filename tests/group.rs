@@ -331,3 +331,70 @@ async fn a_member_joining_mid_stream_takes_partitions_with_their_state() {
     a.stop();
     b.stop();
 }
+
+/// The audit trail of the member's incident that holds `post`.
+fn trail_of(member: &Member, post: &str) -> Vec<Value> {
+    let out = member.work.command(&["incidents", "list", "--json", "--status", "all"]);
+    let Some(incident) = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|i| i["post_ids"].as_array().is_some_and(|p| p.iter().any(|p| p == post)))
+    else {
+        return Vec::new();
+    };
+    let out = member
+        .work
+        .command(&["incidents", "show", incident["id"].as_str().unwrap(), "--json"]);
+    serde_json::from_slice::<Value>(&out.stdout)
+        .map_or_else(|_| Vec::new(), |v| v["audit"].as_array().cloned().unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_and_an_edit_follow_their_post_to_its_member_and_the_state_topic() {
+    let broker = broker();
+    create_topic_named(&broker, "earshot.posts", PARTITIONS).await;
+    create_topic_named(&broker, "crm.tickets", 3).await;
+    let mut a = Member::start(&broker);
+    until("the member holding both partitions", &[&a], || async {
+        partitions(&a).await == 2.0
+    })
+    .await;
+    // Ingest streams a Mastodon hashtag: a complaint and a reply, then the
+    // reply deleted and the complaint edited.
+    let (port, _instance) = common::mastodon::streaming_instance();
+    let source = format!(
+        "[[sources]]\ntype = \"mastodon\"\nname = \"masto\"\ninstance = \"http://127.0.0.1:{port}\"\n\
+         hashtags = [\"#rsharapansehat\"]\nsearches = [\"Harapan Sehat\"]\nmentions = true\nstreaming = true\n\
+         token_env = \"EARSHOT_TEST_MASTODON_TOKEN\"\n"
+    );
+    let work = Workdir::with_sources(&source, &group_section(&broker));
+    let _ingest = Running(
+        earshot()
+            .env("EARSHOT_TEST_MASTODON_TOKEN", "t0ken")
+            .args(["run", "--role", "ingest", "--config"])
+            .arg(work.config())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let changed = |trail: &[Value]| {
+        let deleted = trail.iter().find(|a| a["action"] == "post deleted");
+        let edited = trail.iter().find(|a| a["action"] == "post edited");
+        matches!((deleted, edited), (Some(d), Some(e))
+            if d["comment"].as_str().unwrap().starts_with("masto:110531 deleted")
+                && d["by"] == "masto"
+                && e["comment"].as_str().unwrap().contains("UPDATE: akhirnya ditangani"))
+    };
+    until("the deletion and the edit on the member's incident", &[&a], || async {
+        changed(&trail_of(&a, "masto:110530"))
+    })
+    .await;
+    // The trail is in the state topic: a member starting afresh loads it.
+    a.stop();
+    let b = Member::start(&broker);
+    until("the next member loading the trail", &[&b], || async {
+        partitions(&b).await == 2.0 && changed(&trail_of(&b, "masto:110530"))
+    })
+    .await;
+}

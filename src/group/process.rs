@@ -9,12 +9,12 @@
 use super::changelog::{self, Job};
 use super::{Control, Owners};
 use crate::config::GroupConfig;
-use crate::post::{Ack, Envelope, Post};
+use crate::post::{Ack, Envelope, Post, PostChange};
 use crate::sources::SourceContext;
 use crate::state::State;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::Message;
+use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -311,27 +311,32 @@ pub fn run(member: Member) -> Result<(), String> {
             }
         };
         let (partition, offset) = (m.partition(), m.offset());
-        let post = match m.payload().map(serde_json::from_slice::<Post>) {
-            Some(Ok(p)) => {
-                ctx.received(&p);
-                Some(p)
-            }
-            Some(Err(e)) => {
-                ctx.malformed(&format!("{topic}/{partition}@{offset}"), &e);
-                None
-            }
-            None => {
-                ctx.malformed(&format!("{topic}/{partition}@{offset}"), &"empty message");
-                None
-            }
-        };
+        let at = || format!("{topic}/{partition}@{offset}");
+        let (mut post, mut change) = (None, None);
+        match (m.payload(), record_kind(&m)) {
+            (None, _) => ctx.malformed(&at(), &"empty message"),
+            (Some(body), Some("change")) => match serde_json::from_slice::<PostChange>(body) {
+                Ok(c) => change = Some(c),
+                Err(e) => ctx.malformed(&at(), &e),
+            },
+            (Some(_), Some(other)) => ctx.malformed(&at(), &format!("unknown record kind {other:?}")),
+            (Some(body), None) => match serde_json::from_slice::<Post>(body) {
+                Ok(p) => {
+                    ctx.received(&p);
+                    post = Some(p);
+                }
+                Err(e) => ctx.malformed(&at(), &e),
+            },
+        }
         let (done_tx, done_rx) = oneshot::channel();
         let mut ack = Ack::new(&ctx.name, format!("{partition}:{offset}"));
         ack.on_durable = Some(done_tx);
         ack.partition = Some(partition);
         progress.read(partition, offset + 1);
         let _ = durable_tx.send((partition, offset + 1, done_rx));
-        if ctx.out.blocking_send(Envelope::new(post, ack)).is_err() {
+        let mut envelope = Envelope::new(post, ack);
+        envelope.change = change;
+        if ctx.out.blocking_send(envelope).is_err() {
             break;
         }
     }
@@ -345,4 +350,12 @@ pub fn run(member: Member) -> Result<(), String> {
     drop(consumer);
     let _ = follower.join();
     Ok(())
+}
+
+/// The kind a record of the posts topic is marked with (`None`: a post).
+fn record_kind<'a>(m: &'a rdkafka::message::BorrowedMessage<'_>) -> Option<&'a str> {
+    m.headers()?
+        .iter()
+        .find(|h| h.key == super::ingest::RECORD_HEADER)
+        .and_then(|h| std::str::from_utf8(h.value?).ok())
 }

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_not_before.sql"),
     include_str!("migrations/0006_group.sql"),
     include_str!("migrations/0007_alert_times.sql"),
+    include_str!("migrations/0008_routes.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -51,6 +51,16 @@ impl State {
             .map_err(|e| self.err(e))
     }
 
+    /// The provider the ingest role sent `post_id` under, if it did.
+    pub fn route(&self, post_id: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT provider FROM routes WHERE post_id = ?1", [post_id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     pub fn writer(&mut self) -> Result<Writer<'_>> {
         // IMMEDIATE: take the write lock up front. A deferred transaction
         // that reads, then writes after another connection committed, fails
@@ -173,6 +183,24 @@ impl Writer<'_> {
             path: self.state_path.to_path_buf(),
             source,
         }
+    }
+
+    /// Records the provider a post was sent to the posts topic under (the
+    /// ingest role's), for its later deletion or edit.
+    pub fn put_route(&self, post_id: &str, provider: &str, at: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT OR REPLACE INTO routes (post_id, provider, at) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![post_id, provider, at]))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets the routes of posts older than `before` (Unix seconds).
+    pub fn prune_routes(&self, before: i64) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM routes WHERE at < ?1", [before])
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 
     pub fn set_cursor(&self, source: &str, position: &str) -> Result<()> {
@@ -473,6 +501,20 @@ mod tests {
         assert_eq!(w.alert_times_since(since, 10).unwrap().len(), 4, "one per alert");
         let later = w.alert_times_since(now + chrono::Duration::minutes(30), 10).unwrap();
         assert_eq!(later.len(), 3, "only those in the window");
+    }
+
+    #[test]
+    fn routes_are_kept_for_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("s.db")).unwrap();
+        let w = state.writer().unwrap();
+        w.put_route("masto:1", "rshs", 100).unwrap();
+        w.put_route("masto:2", "kmu", 200).unwrap();
+        w.prune_routes(150).unwrap();
+        w.commit().unwrap();
+        assert_eq!(state.route("masto:1").unwrap(), None, "older than the window");
+        assert_eq!(state.route("masto:2").unwrap().as_deref(), Some("kmu"));
+        assert_eq!(state.route("masto:3").unwrap(), None);
     }
 
     #[test]

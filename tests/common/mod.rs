@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod mastodon;
 #[allow(unused_imports)]
 pub use broker::*;
 
