@@ -7,6 +7,8 @@
 //! EARSHOT_BENCH_POSTS=posts.jsonl cargo bench --bench group  # the input only
 //! ```
 //!
+//! - **A viral wave**: 10,000 copies of one complaint through one process
+//!   (each joins the same incident).
 //! - **Throughput**: synthetic posts (serious complaints, other posts about
 //!   eight providers, posts about none) through `run --role ingest`, the
 //!   posts topic and one, then two, `run --role process` members writing
@@ -81,12 +83,22 @@ fn main() {
             return;
         }
 
-        let (single, single_tickets) = single_process(dir.path(), &input);
+        let (single, single_tickets) = single_process(dir.path(), &input, "single");
         println!(
             "single process (--role all), no broker: {posts} posts in {single:.2} s = {:.0} posts/s \
              ({single_tickets} ticket versions)",
             posts as f64 / single
         );
+        // A viral wave: one complaint copied and forwarded by thousands.
+        let viral = dir.path().join("viral.jsonl");
+        std::fs::write(&viral, viral_wave(10_000)).unwrap();
+        let (secs, tickets) = single_process(dir.path(), &viral, "viral");
+        println!(
+            "single process, a viral wave of 10000 copies of one complaint: {secs:.2} s = {:.0} posts/s \
+             ({tickets} ticket versions)",
+            10_000.0 / secs
+        );
+
         for members in [1, 2] {
             let (secs, ingest_secs, tickets) = throughput(dir.path(), &input, members, single_tickets).await;
             println!(
@@ -236,6 +248,33 @@ fn synthetic(n: usize) -> String {
     out
 }
 
+/// `n` posts of one complaint, every other one forwarded with a plea,
+/// each by its own author, five seconds apart.
+fn viral_wave(n: usize) -> String {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z").unwrap();
+    let text = "RS Harapan Sehat salah diagnosa, ibu saya hampir meninggal. Dokter tidak datang \
+                visit dua hari dan rekam medis ditolak. Saya akan lapor polisi.";
+    let mut out = String::new();
+    for i in 0..n {
+        let text = if i % 2 == 0 {
+            text.to_owned()
+        } else {
+            format!("Fwd: {text} Tolong sebarkan.")
+        };
+        let post = serde_json::json!({
+            "id": format!("v-{i}"),
+            "channel": "mastodon",
+            "author": format!("@u{i}"),
+            "followers": 100,
+            "created_at": (start + chrono::Duration::seconds(5 * i as i64)).to_rfc3339(),
+            "text": text,
+        });
+        out.push_str(&post.to_string());
+        out.push('\n');
+    }
+    out
+}
+
 fn providers_toml() -> String {
     PROVIDERS
         .iter()
@@ -287,18 +326,18 @@ fn group_toml(broker: &Broker) -> String {
 
 /// Seconds for `earshot run` (one process, no broker) over `input`, with
 /// a ticket file and an alert file, and the ticket versions it made.
-fn single_process(dir: &Path, input: &Path) -> (f64, i64) {
+fn single_process(dir: &Path, input: &Path, name: &str) -> (f64, i64) {
     let sinks = format!(
         "[[sinks]]\ntype = \"jsonl\"\nname = \"tickets\"\npath = \"{}\"\n\n[[sinks]]\ntype = \"jsonl\"\nname = \"alerts\"\npath = \"{}\"\nrecords = \"alerts\"\n",
-        dir.join("single-tickets.jsonl").display(),
-        dir.join("single-alerts.jsonl").display()
+        dir.join(format!("{name}-tickets.jsonl")).display(),
+        dir.join(format!("{name}-alerts.jsonl")).display()
     );
-    let path = config(dir, "single", &format!("{}{sinks}", replay(input, 0.0)));
+    let path = config(dir, name, &format!("{}{sinks}", replay(input, 0.0)));
     let start = Instant::now();
     let out = earshot(&["run"], &path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let secs = start.elapsed().as_secs_f64();
-    let tickets = std::fs::read_to_string(dir.join("single-tickets.jsonl")).unwrap();
+    let tickets = std::fs::read_to_string(dir.join(format!("{name}-tickets.jsonl"))).unwrap();
     (secs, tickets.lines().count() as i64)
 }
 

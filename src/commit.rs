@@ -12,6 +12,8 @@
 //! stored fingerprints); a crash after it repeats nothing (the cursors moved
 //! with it, and a post already fingerprinted is skipped).
 
+use std::collections::HashMap;
+
 use crate::config::{Config, Records, RiskConfig, SinkConfig, SinkKind};
 use crate::dedup::{Index, Link};
 use crate::group::{Control, Owners};
@@ -143,9 +145,10 @@ pub fn alert_sinks(config: &Config) -> Vec<AlertSink> {
         .collect()
 }
 
-/// Stores an incident and the ticket and alert its change earns, in the
-/// open transaction; returns whether a ticket version was new.
-pub fn store(
+/// Stores the ticket and alert an incident's change earns, in the open
+/// transaction (the incident itself is the caller's to store); returns
+/// whether a ticket version was new, and whether an alert was queued.
+pub fn store_outputs(
     w: &Writer<'_>,
     incident: &Incident,
     emitted: crate::stages::alert::Emitted,
@@ -153,7 +156,6 @@ pub fn store(
     alert_sinks: &[AlertSink],
     hold: Option<chrono::DateTime<chrono::Utc>>,
 ) -> state::Result<(bool, bool)> {
-    w.put_incident(incident)?;
     let key = format!("{}#{}", incident.id, incident.version);
     let mut ticketed = false;
     if let Some(ticket) = emitted.ticket {
@@ -258,9 +260,12 @@ impl Committer {
             counts: &mut counts,
             touched: &mut touched,
             partition: None,
+            changed: HashMap::new(),
         };
         for item in batch {
             if let Some(control) = item.control {
+                // Rows dropped with a partition must not come back.
+                step.flush(&w)?;
                 apply_control(&w, self.owners.as_ref(), control)?;
                 moved = true;
                 continue;
@@ -274,14 +279,16 @@ impl Committer {
                 }
                 step.apply(&w, scored)?;
             }
-            if let Some(change) = &item.change
-                && let Some(incident) = record_change(&w, change)?
-            {
-                step.touched
-                    .incident(item.ack.partition, &incident.provider, &incident.id);
+            if let Some(change) = &item.change {
+                step.flush(&w)?;
+                if let Some(incident) = record_change(&w, change)? {
+                    step.touched
+                        .incident(item.ack.partition, &incident.provider, &incident.id);
+                }
             }
             acks.push(item.ack);
         }
+        step.flush(&w)?;
         for (source, position) in &Ack::newest_cursors(&acks) {
             w.set_cursor(source, position)?;
         }
@@ -393,9 +400,34 @@ struct Step<'a> {
     touched: &'a mut Touched,
     /// The partition of the post being applied (a group member's).
     partition: Option<i32>,
+    /// Incidents this batch changed, stored once when it ends: a viral
+    /// complaint's incident is parsed and written once a batch, not once
+    /// a copy.
+    changed: HashMap<String, Incident>,
 }
 
 impl Step<'_> {
+    /// An incident as this batch has it, taken out to change; `keep` puts
+    /// it back.
+    fn take(&mut self, w: &Writer<'_>, id: &str) -> state::Result<Option<Incident>> {
+        match self.changed.remove(id) {
+            Some(i) => Ok(Some(i)),
+            None => w.incident(id),
+        }
+    }
+
+    fn keep(&mut self, incident: Incident) {
+        self.changed.insert(incident.id.clone(), incident);
+    }
+
+    /// Stores the incidents the batch changed so far.
+    fn flush(&mut self, w: &Writer<'_>) -> state::Result<()> {
+        for (_, incident) in self.changed.drain() {
+            w.put_incident(&incident)?;
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, w: &Writer<'_>, scored: &Scored) -> state::Result<()> {
         let Scored {
             post,
@@ -429,7 +461,7 @@ impl Step<'_> {
         }
         let linked = linked.or_else(|| self.index.find(provider, fp, &score.categories));
         let joined: Option<Incident> = match linked {
-            Some((id, link)) => match w.incident(&id)? {
+            Some((id, link)) => match self.take(w, &id)? {
                 Some(mut incident) => {
                     let before = incident.severity;
                     let why = link.describe();
@@ -472,7 +504,11 @@ impl Step<'_> {
         if let Some(i) = &incident {
             self.index.set_categories(&i.id, &i.categories);
         }
-        w.put_fingerprint(&post.id, provider, author, fp, at, id)
+        w.put_fingerprint(&post.id, provider, author, fp, at, id)?;
+        if let Some(i) = incident {
+            self.keep(i);
+        }
+        Ok(())
     }
 
     /// Stores the incident, and the ticket and alert its change earns.
@@ -496,7 +532,7 @@ impl Step<'_> {
             }
             None => None,
         };
-        let (ticketed, alerted) = store(w, incident, emitted, self.ticket_sinks, self.alert_sinks, hold)?;
+        let (ticketed, alerted) = store_outputs(w, incident, emitted, self.ticket_sinks, self.alert_sinks, hold)?;
         self.counts.tickets += u64::from(ticketed);
         self.counts.alerts += u64::from(alerted);
         Ok(())

@@ -150,7 +150,13 @@ fn streams_searches_and_mentions_with_deletes_and_edits_on_the_incident() {
         if trail.iter().any(|a| a["action"] == "post deleted") {
             break trail;
         }
-        assert!(Instant::now() < deadline, "no deletion recorded: {trail:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no deletion recorded: {trail:?}\nincidents: {:?}\nrequests: {:?}\nlog:\n{}",
+            incidents(),
+            instance.lock().unwrap().requests,
+            w.log()
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     let posts: Vec<String> = incidents()

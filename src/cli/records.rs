@@ -244,7 +244,8 @@ pub fn incidents_act(args: ActArgs, act: Act) -> Result<String, CliError> {
                 alert: None,
             };
             w.audit(&incident, "resolved", &by, comment.as_deref())?;
-            crate::commit::store(
+            w.put_incident(&incident)?;
+            crate::commit::store_outputs(
                 &w,
                 &incident,
                 emitted,

@@ -90,27 +90,43 @@ impl State {
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
         // WAL + NORMAL: a commit survives a process crash; only a power loss
         // may take back the last transactions, never corrupt the file.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
-        let applied: usize = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(sql)?;
-        if applied > MIGRATIONS.len() {
-            return Err(StateError::TooNew {
-                path: path.clone(),
-                found: applied,
-                known: MIGRATIONS.len(),
-            });
+        // Switching to WAL takes the file alone, and SQLite answers "busy"
+        // at once rather than wait when another connection is setting up
+        // the same new file: waited for here.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                r => break r.map_err(sql)?,
+            }
         }
-        for (i, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        // Each step reads the version inside its own write lock: another
+        // process (`earshot incidents` beside `run`) may be migrating the
+        // same new file at the same moment.
+        loop {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(sql)?;
+            let applied: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(sql)?;
+            if applied > MIGRATIONS.len() {
+                return Err(StateError::TooNew {
+                    path: path.clone(),
+                    found: applied,
+                    known: MIGRATIONS.len(),
+                });
+            }
+            let Some(migration) = MIGRATIONS.get(applied) else {
+                return Ok(());
+            };
             tx.execute_batch(migration).map_err(sql)?;
-            tx.pragma_update(None, "user_version", i + 1).map_err(sql)?;
+            tx.pragma_update(None, "user_version", applied + 1).map_err(sql)?;
             tx.commit().map_err(sql)?;
         }
-        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -152,6 +168,23 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn processes_opening_a_new_file_together_migrate_it_once() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.db");
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || State::open(&path).map(drop))
+                })
+                .collect();
+            for opener in openers {
+                opener.join().unwrap().unwrap();
+            }
+        }
     }
 
     #[test]

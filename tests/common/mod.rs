@@ -114,17 +114,24 @@ path = "{state}"
         self.spawn_with_env(&[])
     }
 
-    /// A running `earshot run` with these environment variables.
+    /// A running `earshot run` with these environment variables; what it
+    /// logs goes to `log()`.
     pub fn spawn_with_env(&self, vars: &[(&str, &str)]) -> Child {
+        let log = std::fs::File::create(self.dir.path().join("earshot.log")).unwrap();
         earshot()
             .envs(vars.iter().copied())
             .arg("run")
             .arg("--config")
             .arg(self.config())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap()
+    }
+
+    /// What a spawned `earshot run` logged (warnings and errors).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("earshot.log")).unwrap_or_default()
     }
 
     /// Ticket versions in the state file, via `earshot tickets list --json`.
