@@ -12,8 +12,6 @@
 //! stored fingerprints); a crash after it repeats nothing (the cursors moved
 //! with it, and a post already fingerprinted is skipped).
 
-use std::collections::HashMap;
-
 use crate::config::{Config, Records, RiskConfig, SinkConfig, SinkKind};
 use crate::dedup::{Index, Link};
 use crate::group::{Control, Owners};
@@ -23,6 +21,7 @@ use crate::post::Ack;
 use crate::stages::alert::AlertPolicy;
 use crate::stages::{Outcome, Scored, incident};
 use crate::state::{self, State, Writer};
+use std::collections::HashMap;
 
 /// A post's position and what the stages made of it (`None`: the source
 /// skipped a malformed record there).
@@ -280,11 +279,7 @@ impl Committer {
                 step.apply(&w, scored)?;
             }
             if let Some(change) = &item.change {
-                step.flush(&w)?;
-                if let Some(incident) = record_change(&w, change)? {
-                    step.touched
-                        .incident(item.ack.partition, &incident.provider, &incident.id);
-                }
+                step.record_change(&w, change)?;
             }
             acks.push(item.ack);
         }
@@ -354,40 +349,6 @@ fn apply_control(w: &Writer<'_>, owners: Option<&Owners>, control: Control) -> s
     Ok(())
 }
 
-/// Puts a deleted or edited post on its incident's audit trail (the
-/// incident keeps the copy it captured); a post of no incident is let be.
-/// Returns the incident it changed.
-fn record_change(w: &Writer<'_>, change: &crate::post::PostChange) -> state::Result<Option<Incident>> {
-    // The network that said so, from the post's id (`{source}:{native}`),
-    // however the change came (its source, or the posts topic).
-    let source = change.post_id.split_once(':').map_or("", |(s, _)| s);
-    let Some(id) = w.incident_of(&change.post_id)? else {
-        return Ok(None);
-    };
-    let Some(incident) = w.incident(&id)? else {
-        return Ok(None);
-    };
-    let at = change.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    match &change.edited {
-        None => w.audit(
-            &incident,
-            "post deleted",
-            source,
-            Some(&format!("{} deleted at {at}; the captured copy stays", change.post_id)),
-        )?,
-        Some(text) => {
-            let excerpt: String = text.chars().take(500).collect();
-            w.audit(
-                &incident,
-                "post edited",
-                source,
-                Some(&format!("{} edited at {at}: {excerpt}", change.post_id)),
-            )?
-        }
-    }
-    Ok(Some(incident))
-}
-
 /// What applying one post needs, borrowed from the committer.
 struct Step<'a> {
     index: &'a mut Index,
@@ -425,6 +386,43 @@ impl Step<'_> {
         for (_, incident) in self.changed.drain() {
             w.put_incident(&incident)?;
         }
+        Ok(())
+    }
+
+    /// Puts a deleted or edited post on its incident's audit trail (the
+    /// incident keeps the copy it captured); a post of no incident is let
+    /// be.
+    fn record_change(&mut self, w: &Writer<'_>, change: &crate::post::PostChange) -> state::Result<()> {
+        // The network that said so, from the post's id (`{source}:{native}`),
+        // however the change came (its source, or the posts topic).
+        let source = change.post_id.split_once(':').map_or("", |(s, _)| s);
+        let Some(id) = w.incident_of(&change.post_id)? else {
+            return Ok(());
+        };
+        let stored;
+        let incident = match self.changed.get(&id) {
+            Some(i) => i,
+            None => match w.incident(&id)? {
+                Some(i) => {
+                    stored = i;
+                    &stored
+                }
+                None => return Ok(()),
+            },
+        };
+        let at = change.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (action, comment) = match &change.edited {
+            None => (
+                "post deleted",
+                format!("{} deleted at {at}; the captured copy stays", change.post_id),
+            ),
+            Some(text) => {
+                let excerpt: String = text.chars().take(500).collect();
+                ("post edited", format!("{} edited at {at}: {excerpt}", change.post_id))
+            }
+        };
+        w.audit(incident, action, source, Some(&comment))?;
+        self.touched.incident(self.partition, &incident.provider, &incident.id);
         Ok(())
     }
 

@@ -24,14 +24,21 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The header that marks a record of the posts topic as a `PostChange`.
+/// The header that marks a record of the posts topic as other than a post,
+/// and its value for a `PostChange`.
 pub const RECORD_HEADER: &str = "earshot-record";
+pub const CHANGE_RECORD: &str = "change";
 
 /// Routes kept in memory for posts whose route may not be stored yet.
 const RECENT_ROUTES: usize = 100_000;
 
-/// A post sent: its id, provider and time, stored with its cursor.
-type Route = (String, String, i64);
+/// A post sent: its id, its provider, its time (Unix seconds); stored
+/// with its cursor.
+struct Route {
+    post: String,
+    provider: String,
+    at: i64,
+}
 
 /// The routes of the latest posts sent, newest last.
 #[derive(Default)]
@@ -93,7 +100,11 @@ pub fn run(
                 metrics.ingested.inc();
                 sent.report = Some(send(&producer, &topic, key, &body, None)?);
                 recent.insert(&read.id, key);
-                sent.route = Some((read.id.clone(), key.clone(), read.created_at.timestamp()));
+                sent.route = Some(Route {
+                    post: read.id.clone(),
+                    provider: key.clone(),
+                    at: read.created_at.timestamp(),
+                });
             }
         }
         if let Some(change) = envelope.change {
@@ -136,7 +147,7 @@ fn send_change(
         return Ok(None);
     };
     let body = serde_json::to_string(change).expect("changes serialize");
-    send(producer, topic, &provider, &body, Some("change")).map(Some)
+    send(producer, topic, &provider, &body, Some(CHANGE_RECORD)).map(Some)
 }
 
 fn send(
@@ -195,9 +206,9 @@ fn acknowledge(
             acks.push(ack);
         }
         let w = state.writer().map_err(|e| e.to_string())?;
-        let newest = routes.iter().map(|r| r.2).max();
-        for (post, provider, at) in &routes {
-            w.put_route(post, provider, *at).map_err(|e| e.to_string())?;
+        let newest = routes.iter().map(|r| r.at).max();
+        for r in &routes {
+            w.put_route(&r.post, &r.provider, r.at).map_err(|e| e.to_string())?;
         }
         if let Some(newest) = newest {
             w.prune_routes(newest - window_secs).map_err(|e| e.to_string())?;

@@ -315,7 +315,7 @@ pub fn run(member: Member) -> Result<(), String> {
         let (mut post, mut change) = (None, None);
         match (m.payload(), record_kind(&m)) {
             (None, _) => ctx.malformed(&at(), &"empty message"),
-            (Some(body), Some("change")) => match serde_json::from_slice::<PostChange>(body) {
+            (Some(body), Some(super::ingest::CHANGE_RECORD)) => match serde_json::from_slice::<PostChange>(body) {
                 Ok(c) => change = Some(c),
                 Err(e) => ctx.malformed(&at(), &e),
             },
